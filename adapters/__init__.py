@@ -1,0 +1,1 @@
+"""Adapters: persistence configuration, projections, HTTP and CLI."""

@@ -1,0 +1,1 @@
+"""Use cases: application services, the emitter, the query service and the ports."""

@@ -1,0 +1,1 @@
+"""Composition root and process entry points (CLI main, ASGI app factory, demo)."""
