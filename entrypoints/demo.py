@@ -25,8 +25,9 @@ _clock = itertools.count(0)
 START = datetime.now(UTC)
 
 
-def _meta(**fields: str) -> EventMeta:
-    return EventMeta(event_id=f"demo-{next(_ids):03d}", source="demo", **fields)
+def _meta(session_id: str | None = None, run_id: str | None = None) -> EventMeta:
+    event_id = f"demo-{next(_ids):03d}"
+    return EventMeta(event_id=event_id, source="demo", session_id=session_id, run_id=run_id)
 
 
 def _at() -> datetime:
