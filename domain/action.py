@@ -21,8 +21,14 @@ from domain.model import (
 )
 
 ActionStatus = Literal[
-    "created", "approved", "rejected", "quarantined", "executing", "completed", "failed",
-]  # fmt: skip
+    "created",
+    "approved",
+    "rejected",
+    "quarantined",
+    "executing",
+    "completed",
+    "failed",
+]
 TERMINAL: frozenset[str] = frozenset({"rejected", "completed"})
 
 

@@ -11,9 +11,16 @@ from typing import Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 DealStage = Literal[
-    "inbound", "screening", "qualified", "loi", "diligence", "closing", "portfolio", "junk",
+    "inbound",
+    "screening",
+    "qualified",
+    "loi",
+    "diligence",
+    "closing",
+    "portfolio",
+    "junk",
     "archived",
-]  # fmt: skip
+]
 
 Key = Field(min_length=1, max_length=64)
 

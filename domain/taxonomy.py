@@ -17,8 +17,16 @@ from domain import payloads as p
 from domain.errors import InvalidInput, UnknownEventType
 
 Domain = Literal[
-    "run", "verify", "policy", "agent", "deal", "action", "worker", "system", "custom",
-]  # fmt: skip
+    "run",
+    "verify",
+    "policy",
+    "agent",
+    "deal",
+    "action",
+    "worker",
+    "system",
+    "custom",
+]
 AggregateKind = Literal["run", "deal", "action", "job", "session"]
 Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
 

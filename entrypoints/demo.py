@@ -54,8 +54,11 @@ def _run() -> Run:
 def _deal() -> Deal:
     deal = Deal.create(_meta(), _at(), p.DealCreatedPayload(deal_id="DL-0001", name="Acme"))
     for stage in ("screening", "qualified", "loi"):
-        deal.move_to(_meta(), _at(), p.DealStageChangedPayload.model_validate(
-            {"deal_id": "DL-0001", "to_stage": stage}))  # fmt: skip
+        deal.move_to(
+            _meta(),
+            _at(),
+            p.DealStageChangedPayload.model_validate({"deal_id": "DL-0001", "to_stage": stage}),
+        )
     deal.archive(_meta(), _at(), p.DealArchivedPayload(deal_id="DL-0001", reason="demo"))
     return deal
 
@@ -70,8 +73,9 @@ def _action() -> Action:
 
 
 def _job() -> Job:
-    job = Job.create(_meta(), _at(), p.JobQueuedPayload(job_id="JOB-1", job_type="enrich",
-                                                     max_attempts=2))  # fmt: skip
+    job = Job.create(
+        _meta(), _at(), p.JobQueuedPayload(job_id="JOB-1", job_type="enrich", max_attempts=2)
+    )
     for _ in range(2):
         job.start(_meta(), _at(), p.JobStartedPayload(job_id="JOB-1"))
         job.fail(_meta(), _at(), p.JobFailedPayload(job_id="JOB-1", error="upstream 503"))
@@ -92,9 +96,14 @@ def main() -> None:
         for event in events:
             assert isinstance(event, ZakopsAggregate.Event)
             replayed = event.mutate(replayed)
-            table.add_row(aggregate.KIND, str(event.originator_version), event.event_type,
-                          event.meta.event_id, event.meta.correlation_id or "",
-                          str(event.payload.model_dump(mode="json")))  # fmt: skip
+            table.add_row(
+                aggregate.KIND,
+                str(event.originator_version),
+                event.event_type,
+                event.meta.event_id,
+                event.meta.correlation_id or "",
+                str(event.payload.model_dump(mode="json")),
+            )
         assert replayed is not None
         assert vars(replayed) == vars(aggregate)
     console.print(table)

@@ -160,8 +160,17 @@ class RunBase(AggregateMachine):
 
 
 # --- Deal --------------------------------------------------------------------------------
-STAGES = ["inbound", "screening", "qualified", "loi", "diligence", "closing", "portfolio",
-          "junk", "archived"]  # fmt: skip
+STAGES = [
+    "inbound",
+    "screening",
+    "qualified",
+    "loi",
+    "diligence",
+    "closing",
+    "portfolio",
+    "junk",
+    "archived",
+]
 LEGACY = {
     "inbound": {"screening", "junk", "archived"},
     "screening": {"qualified", "junk", "archived"},
@@ -294,8 +303,12 @@ class JobBase(AggregateMachine):
                 status, attempts = "queued", 0
 
 
-FAST = settings(max_examples=60, stateful_step_count=25, deadline=None,
-                suppress_health_check=[HealthCheck.too_slow])  # fmt: skip
+FAST = settings(
+    max_examples=60,
+    stateful_step_count=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 
 TestRunMachine = FAST(machine(RunBase, RUN_COMMANDS)).TestCase
 TestDealMachine = FAST(machine(DealBase, DEAL_COMMANDS)).TestCase

@@ -1,0 +1,1 @@
+"""Persistence configuration: the pydantic mapper and the library environment per store."""

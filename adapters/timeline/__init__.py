@@ -1,0 +1,1 @@
+"""Timeline views: the envelope table and state summaries on memory, SQLite, PostgreSQL."""

@@ -1,0 +1,198 @@
+"""The emitter: `emit(type, payload, ...)` for producers that speak in envelopes.
+
+It validates against the taxonomy and the envelope rules, takes `run_id` (and the session)
+from `run_context` when not given, generates an `event_id` when missing, and routes each
+event to its aggregate's command: run-scoped types to the Run, `deal.*` to the Deal,
+`action.*` to the Action, `worker.*` to the Job, `custom.*` and `system.*` to the Session.
+A repeated `event_id` returns the original envelope (`created=False`).
+
+A batch is decided as a whole and saved in one transaction: every aggregate it touches is
+loaded once, all commands run in order, and one `save` writes the lot, so a batch that
+contains a refused or invalid event writes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any
+
+from eventsourcing.persistence import IntegrityError
+from pydantic import ValidationError
+
+from application.services.base import AggregateService, CommandResult, Services
+from domain.envelope import Envelope, invalid_input
+from domain.errors import ConcurrencyConflict, InvalidInput
+from domain.model import Applied, EventMeta, ZakopsAggregate
+from domain.payloads import Payload
+from domain.session import session_key
+from domain.taxonomy import EventTypeSpec, resolve
+
+_context: ContextVar[tuple[str | None, str | None]] = ContextVar(
+    "zakops_run_context", default=(None, None)
+)
+
+
+@contextmanager
+def run_context(run_id: str, session_id: str | None = None) -> Iterator[None]:
+    """Events emitted inside this block default to this run (and session)."""
+    token = _context.set((run_id, session_id))
+    try:
+        yield
+    finally:
+        _context.reset(token)
+
+
+def current_run() -> tuple[str | None, str | None]:
+    return _context.get()
+
+
+@dataclass(frozen=True)
+class EmitRequest:
+    type: str
+    payload: Any
+    session_id: str | None = None
+    run_id: str | None = None
+    event_id: str | None = None
+    source: str = "api"
+    correlation_id: str | None = None
+    causation_id: str | None = None
+    actor: str | None = None
+
+
+@dataclass(frozen=True)
+class Emitted:
+    """`envelope` is None for a no-op (a deal moved to the stage it is in)."""
+
+    envelope: Envelope | None
+    created: bool
+
+
+@dataclass(frozen=True)
+class _Decided:
+    spec: EventTypeSpec
+    key: str
+    payload: Payload
+    meta: EventMeta
+    given_id: bool
+
+
+class Emitter:
+    def __init__(self, deps: Services, services: dict[str, AggregateService[Any]]) -> None:
+        self.deps = deps
+        self.services = services  # aggregate kind -> service
+
+    def emit(
+        self,
+        type: str,
+        payload: Any,
+        *,
+        session_id: str | None = None,
+        run_id: str | None = None,
+        event_id: str | None = None,
+        source: str = "api",
+        correlation_id: str | None = None,
+        causation_id: str | None = None,
+        actor: str | None = None,
+    ) -> Emitted:
+        request = EmitRequest(
+            type, payload, session_id, run_id, event_id, source, correlation_id, causation_id, actor
+        )
+        return self.emit_batch([request])[0]
+
+    def emit_batch(self, requests: Sequence[EmitRequest]) -> list[Emitted]:
+        """Emit many events at once: all or nothing, one transaction."""
+        if not requests:
+            return []
+        decided = [self.validate(request) for request in requests]
+        for item in decided:
+            if item.given_id:
+                self.services[item.spec.aggregate].check_unused(item.meta, item.key)
+        for _ in range(self.deps.retries):
+            try:
+                return self._write(decided)
+            except IntegrityError:
+                continue
+        raise ConcurrencyConflict("the batch's aggregates kept changing; try again")
+
+    def _write(self, decided: list[_Decided]) -> list[Emitted]:
+        at = self.deps.clock.now()
+        loaded: dict[tuple[str, str], ZakopsAggregate | None] = {}
+        answers: list[Applied | None] = []
+        for item in decided:
+            service = self.services[item.spec.aggregate]
+            slot = (item.spec.aggregate, item.key)
+            if slot not in loaded:
+                loaded[slot] = service.try_load(item.key)
+            aggregate, applied = service.decide(
+                loaded[slot], item.key, item.spec.name, item.payload, item.meta, at
+            )
+            loaded[slot] = aggregate
+            answers.append(applied)
+        changed = [agg for agg in loaded.values() if agg is not None and agg.pending_events]
+        if changed:
+            recordings = self.deps.store.save(*changed)
+            self.deps.timeline.wait(recordings[-1].notification.id, self.deps.wait_timeout)
+        return self._answers(decided, answers)
+
+    def _answers(self, decided: list[_Decided], answers: list[Applied | None]) -> list[Emitted]:
+        pairs = zip(decided, answers, strict=True)
+        ids = [a.event_id if a is not None else d.meta.event_id for d, a in pairs]
+        wanted = [i for i, a in zip(ids, answers, strict=True) if a is not None]
+        found = {e.event_id: e for e in self.services["run"].envelopes(wanted)}
+        missing = [i for i in wanted if i not in found]
+        if missing:  # originals written by another process and not yet projected here
+            self.deps.timeline.wait(self.deps.store.head(), self.deps.wait_timeout)
+            found.update({e.event_id: e for e in self.services["run"].envelopes(missing)})
+        return [
+            Emitted(
+                found[event_id] if applied is not None else None,
+                created=applied is not None and applied.new,
+            )
+            for event_id, applied in zip(ids, answers, strict=True)
+        ]
+
+    def validate(self, request: EmitRequest) -> _Decided:
+        """Taxonomy, envelope and payload rules; defaults from the run context."""
+        spec = resolve(request.type)
+        payload = spec.parse_payload(request.payload)
+        context_run, context_session = current_run()
+        run_id, session_id = request.run_id, request.session_id
+        if spec.run_scoped:
+            run_id = run_id or context_run
+            session_id = session_id or (context_session if run_id == context_run else None)
+            if run_id is None:
+                raise InvalidInput("run_id", f"is required for the run-scoped type {spec.name!r}")
+            if spec.name == "run_created" and session_id is None:
+                raise InvalidInput("session_id", "is required for run_created")
+        try:
+            meta = EventMeta(
+                event_id=request.event_id or self.deps.ids.new_id(),
+                source=request.source,
+                session_id=session_id,
+                run_id=run_id,
+                correlation_id=request.correlation_id,
+                causation_id=request.causation_id,
+                actor=request.actor,
+            )
+        except ValidationError as error:
+            raise invalid_input(error) from None
+        key = self._key(spec, payload, meta)
+        return _Decided(spec, key, payload, meta, request.event_id is not None)
+
+    @staticmethod
+    def _key(spec: EventTypeSpec, payload: Payload, meta: EventMeta) -> str:
+        if spec.aggregate == "run":
+            assert meta.run_id is not None
+            return meta.run_id
+        if spec.aggregate == "session":
+            return session_key(meta)
+        field = {"deal": "deal_id", "action": "action_id", "job": "job_id"}[spec.aggregate]
+        return str(getattr(payload, field))
+
+
+def result_of(emitted: list[Emitted]) -> CommandResult:
+    envelopes = [e.envelope for e in emitted if e.envelope is not None]
+    return CommandResult(envelopes, any(e.created for e in emitted))

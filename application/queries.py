@@ -1,0 +1,125 @@
+"""The query service: the timeline and the state summaries, with bounded arguments."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from application.ports import Page, StateRow, TimelineView
+from domain.envelope import Envelope
+from domain.errors import InvalidInput, NotFound
+from domain.taxonomy import resolve
+
+MAX_LIMIT = 1000
+DEFAULT_LIMIT = 100
+
+
+def check_limit(limit: int, field: str = "limit") -> int:
+    if not 1 <= limit <= MAX_LIMIT:
+        raise InvalidInput(field, f"must be between 1 and {MAX_LIMIT}, got {limit}")
+    return limit
+
+
+def check_non_negative(value: int | None, field: str) -> int:
+    if value is None:
+        return 0
+    if value < 0:
+        raise InvalidInput(field, f"must be >= 0, got {value}")
+    return value
+
+
+def check_key(value: str, field: str) -> str:
+    if not value or len(value) > 100:
+        raise InvalidInput(field, "must be 1 to 100 characters")
+    return value
+
+
+@dataclass(frozen=True)
+class Stats:
+    since: datetime | None
+    total: int
+    by_type: dict[str, int]
+    by_domain: dict[str, int]
+
+
+class QueryService:
+    def __init__(self, view: TimelineView) -> None:
+        self.view = view
+
+    def get_events_by_session(
+        self,
+        session_id: str,
+        since_seq: int | None = None,
+        limit: int = DEFAULT_LIMIT,
+        run_id: str | None = None,
+    ) -> list[Envelope]:
+        """A session's envelopes in `seq` order, after `since_seq` (historical events
+        without a run included unless `run_id` narrows it)."""
+        return self.view.by_session(
+            check_key(session_id, "session_id"),
+            check_non_negative(since_seq, "since_seq"),
+            check_limit(limit),
+            run_id,
+        )
+
+    def get_events_by_run(
+        self, run_id: str, since_seq: int | None = None, limit: int = DEFAULT_LIMIT
+    ) -> list[Envelope]:
+        """A run's envelopes with their original session `seq`, ascending."""
+        return self.view.by_run(
+            check_key(run_id, "run_id"),
+            check_non_negative(since_seq, "since_seq"),
+            check_limit(limit),
+        )
+
+    def get_recent(self, limit: int = 50, types: Sequence[str] | None = None) -> list[Envelope]:
+        """The newest events first, optionally only some types (aliases resolved)."""
+        names = sorted({resolve(t).name for t in types or []})
+        return self.view.recent(check_limit(limit), names)
+
+    def get_by_correlation_id(
+        self, correlation_id: str, limit: int = DEFAULT_LIMIT, offset: int = 0
+    ) -> list[Envelope]:
+        """Everything correlated with a deal (`DL-0001`) or any other id, in log order."""
+        return self.view.by_correlation(
+            check_key(correlation_id, "correlation_id"),
+            check_limit(limit),
+            check_non_negative(offset, "offset"),
+        )
+
+    def get_by_id(self, event_id: str) -> Envelope:
+        found = self.view.by_ids([check_key(event_id, "event_id")])
+        if not found:
+            raise NotFound("event", event_id)
+        return found[0]
+
+    def get_stats(self, since: datetime | None = None) -> Stats:
+        if since is not None and since.tzinfo is None:
+            raise InvalidInput("since", "must be timezone-aware")
+        by_type = self.view.counts(since)
+        by_domain: dict[str, int] = {}
+        for name, count in by_type.items():
+            domain = resolve(name).domain
+            by_domain[domain] = by_domain.get(domain, 0) + count
+        return Stats(since, sum(by_type.values()), dict(sorted(by_type.items())), by_domain)
+
+    def list_states(
+        self, kind: str, limit: int = DEFAULT_LIMIT, offset: int = 0, **filters: str | None
+    ) -> Page:
+        """Runs, deals, actions or jobs with their current state (newest change first)."""
+        if kind not in {"run", "deal", "action", "job"}:
+            raise InvalidInput("kind", "must be run, deal, action or job")
+        given = {k: v for k, v in filters.items() if v is not None}
+        unknown = set(given) - {"status", "session_id", "deal_id"}
+        if unknown:
+            raise InvalidInput(sorted(unknown)[0], "is not a filter of this listing")
+        return self.view.states(
+            kind, given, check_limit(limit), check_non_negative(offset, "offset")
+        )
+
+    def get_state(self, kind: str, key: str) -> StateRow:
+        row = self.view.state(kind, key)
+        if row is None:
+            raise NotFound(kind, key)
+        return row

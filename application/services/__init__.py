@@ -1,0 +1,1 @@
+"""Application services: one method per domain command, taking primitives."""

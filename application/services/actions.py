@@ -1,0 +1,98 @@
+"""ActionService: the approval flow with quarantine and bounded re-execution."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from application.services.base import AggregateService, CommandResult, Origin, payload_of
+from domain.action import Action
+from domain.model import EventMeta
+from domain.payloads import ActionCreatedPayload, Payload
+
+
+class ActionService(AggregateService[Action]):
+    aggregate = Action
+    creation_type = "action.created"
+    commands = {
+        "action.approved": "approve",
+        "action.rejected": "reject",
+        "action.quarantined": "quarantine",
+        "action.executing": "execute",
+        "action.completed": "complete",
+        "action.failed": "fail",
+    }
+
+    def create_from(
+        self, payload: Payload, meta: EventMeta, given_id: bool = True
+    ) -> CommandResult:
+        typed = ActionCreatedPayload.model_validate(payload.model_dump())
+        at = self.deps.clock.now()
+        return self.create(
+            typed.action_id,
+            lambda: Action.create(meta, at, typed),
+            lambda action: action.created_again(meta, "action.created", typed),
+            meta,
+            given_id,
+        )
+
+    def create_action(
+        self,
+        action_id: str,
+        action_type: str,
+        *,
+        deal_id: str | None = None,
+        title: str | None = None,
+        requires_approval: bool = True,
+        max_executions: int = 3,
+        session_id: str | None = None,
+        origin: Origin | None = None,
+    ) -> CommandResult:
+        data = {
+            "action_id": action_id,
+            "action_type": action_type,
+            "deal_id": deal_id,
+            "title": title,
+            "requires_approval": requires_approval,
+            "max_executions": max_executions,
+        }
+        given = origin is not None and origin.event_id is not None
+        meta = self.meta(origin, session_id)
+        return self.create_from(payload_of("action.created", data), meta, given)
+
+    def _do(
+        self, action_id: str, type_name: str, origin: Origin | None, **data: Any
+    ) -> CommandResult:
+        return self.run(action_id, type_name, {"action_id": action_id, **data}, origin)
+
+    def approve(
+        self, action_id: str, *, approved_by: str | None = None, origin: Origin | None = None
+    ) -> CommandResult:
+        return self._do(action_id, "action.approved", origin, approved_by=approved_by)
+
+    def reject(
+        self,
+        action_id: str,
+        *,
+        rejected_by: str | None = None,
+        reason: str | None = None,
+        origin: Origin | None = None,
+    ) -> CommandResult:
+        return self._do(
+            action_id, "action.rejected", origin, rejected_by=rejected_by, reason=reason
+        )
+
+    def quarantine(
+        self, action_id: str, *, reason: str | None = None, origin: Origin | None = None
+    ) -> CommandResult:
+        return self._do(action_id, "action.quarantined", origin, reason=reason)
+
+    def execute(self, action_id: str, *, origin: Origin | None = None) -> CommandResult:
+        return self._do(action_id, "action.executing", origin)
+
+    def complete(
+        self, action_id: str, *, result: dict[str, Any] | None = None, origin: Origin | None = None
+    ) -> CommandResult:
+        return self._do(action_id, "action.completed", origin, result=result)
+
+    def fail(self, action_id: str, error: str, *, origin: Origin | None = None) -> CommandResult:
+        return self._do(action_id, "action.failed", origin, error=error)

@@ -1,0 +1,243 @@
+"""What every application service shares: loading, saving with bounded retries, dedup,
+waiting for the timeline, and turning written events into envelopes with `seq`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, ClassVar, Generic, TypeVar
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.persistence import IntegrityError
+
+from application.envelopes import envelope_of
+from application.ports import Clock, IdSource
+from application.store import EventStore
+from application.timeline import Timeline
+from domain.envelope import Envelope
+from domain.errors import ConcurrencyConflict, EventIdConflict, NotFound
+from domain.model import Applied, EventMeta, ZakopsAggregate
+from domain.payloads import Payload
+from domain.session import SYSTEM_LOG
+from domain.taxonomy import resolve
+
+A = TypeVar("A", bound=ZakopsAggregate)
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Who and what caused a command: optional metadata every command accepts."""
+
+    event_id: str | None = None
+    source: str = "api"
+    actor: str | None = None
+    correlation_id: str | None = None
+    causation_id: str | None = None
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    """The events a command stands for, as envelopes with `seq` and `position`.
+
+    `written` is False when nothing new was stored: a repeated event_id (the original
+    envelopes are returned) or a no-op (no envelopes)."""
+
+    events: list[Envelope] = field(default_factory=list)
+    written: bool = True
+
+
+@dataclass
+class Services:
+    """The collaborators every service needs, wired by the composition root."""
+
+    store: EventStore
+    timeline: Timeline
+    clock: Clock
+    ids: IdSource
+    retries: int = 3
+    wait_timeout: float = 5.0
+
+
+class AggregateService(Generic[A]):
+    aggregate: ClassVar[type[ZakopsAggregate]]
+    creation_type: ClassVar[str] = ""
+    commands: ClassVar[dict[str, str]] = {}  # taxonomy type -> aggregate method
+
+    def __init__(self, deps: Services) -> None:
+        self.deps = deps
+
+    # -- metadata ------------------------------------------------------------------------
+    def meta(
+        self, origin: Origin | None, session_id: str | None = None, run_id: str | None = None
+    ) -> EventMeta:
+        origin = origin or Origin()
+        return EventMeta(
+            event_id=origin.event_id or self.deps.ids.new_id(),
+            source=origin.source,
+            session_id=session_id,
+            run_id=run_id,
+            correlation_id=origin.correlation_id,
+            causation_id=origin.causation_id,
+            actor=origin.actor,
+        )
+
+    # -- deciding without saving (the emitter's batch path) ------------------------------
+    def make(self, type_name: str, meta: EventMeta, at: datetime, payload: Payload) -> A:
+        """Create the aggregate from its first event."""
+        created: A = self.aggregate.create(meta, at, payload)  # type: ignore[attr-defined]  # every aggregate defines create(meta, at, payload)
+        return created
+
+    def decide(
+        self,
+        aggregate: A | None,
+        key: str,
+        type_name: str,
+        payload: Payload,
+        meta: EventMeta,
+        at: datetime,
+    ) -> tuple[A, Applied | None]:
+        """Apply one command to `aggregate` (or create it), without saving."""
+        if aggregate is None:
+            if type_name != self.creation_type:
+                raise NotFound(self.aggregate.KIND, key)
+            made = self.make(type_name, meta, at, payload)
+            return made, made.triggered()
+        if type_name in self.commands:
+            return aggregate, getattr(aggregate, self.commands[type_name])(meta, at, payload)
+        return aggregate, aggregate.created_again(meta, type_name, payload)
+
+    def try_load(self, key: str) -> A | None:
+        try:
+            return self.load(key)
+        except NotFound:
+            return None
+
+    # -- loading -------------------------------------------------------------------------
+    def load(self, key: str) -> A:
+        aggregate_id: UUID = self.aggregate.id_for(key)  # type: ignore[attr-defined]  # every aggregate defines id_for
+        try:
+            found: A = self.deps.store.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            raise NotFound(self.aggregate.KIND, key) from None
+        return found
+
+    def exists(self, key: str) -> bool:
+        try:
+            self.load(key)
+        except NotFound:
+            return False
+        return True
+
+    # -- commands ------------------------------------------------------------------------
+    def apply(
+        self, key: str, type_name: str, payload: Payload, meta: EventMeta, given_id: bool = True
+    ) -> CommandResult:
+        """Run the command for `type_name` on aggregate `key` (the emitter's entry point)."""
+        method = self.commands[resolve(type_name).name]
+        at = self.deps.clock.now()
+        command = lambda agg: getattr(agg, method)(meta, at, payload)  # noqa: E731
+        return self.change(key, command, meta, given_id)
+
+    def run(
+        self,
+        key: str,
+        type_name: str,
+        data: dict[str, Any],
+        origin: Origin | None,
+        session_id: str | None = None,
+        run_id: str | None = None,
+    ) -> CommandResult:
+        """Typed service methods end here: validate the payload, build the metadata, apply."""
+        meta = self.meta(origin, session_id, run_id)
+        given = origin is not None and origin.event_id is not None
+        return self.apply(key, type_name, payload_of(type_name, data), meta, given)
+
+    def change(
+        self,
+        key: str,
+        command: Callable[[A], Applied | None],
+        meta: EventMeta,
+        given_id: bool = True,
+    ) -> CommandResult:
+        if given_id:
+            self.check_unused(meta, key)
+        for _ in range(self.deps.retries):
+            aggregate = self.load(key)
+            applied = command(aggregate)
+            if applied is None:
+                return CommandResult([], written=False)
+            if not applied.new:
+                return self.original(aggregate, applied)
+            try:
+                return self.commit(aggregate)
+            except IntegrityError:
+                continue  # someone else wrote to this aggregate; reload and decide again
+        raise ConcurrencyConflict(f"{self.aggregate.KIND} {key} kept changing; try again")
+
+    def create(
+        self,
+        key: str,
+        make: Callable[[], A],
+        again: Callable[[A], Applied],
+        meta: EventMeta,
+        given_id: bool = True,
+    ) -> CommandResult:
+        if given_id:
+            self.check_unused(meta, key)
+        for _ in range(self.deps.retries):
+            try:
+                existing = self.load(key)
+            except NotFound:
+                try:
+                    return self.commit(make())
+                except IntegrityError:
+                    continue  # created concurrently: answer as for an existing aggregate
+            return self.original(existing, again(existing))
+        raise ConcurrencyConflict(f"{self.aggregate.KIND} {key} kept changing; try again")
+
+    def commit(self, *aggregates: ZakopsAggregate) -> CommandResult:
+        recordings = self.deps.store.save(*aggregates)
+        if not recordings:
+            return CommandResult([], written=False)
+        self.deps.timeline.wait(recordings[-1].notification.id, self.deps.wait_timeout)
+        ids = [envelope_of(r.domain_event, r.notification.id).event_id for r in recordings]
+        return CommandResult(self.envelopes(ids))
+
+    def original(self, aggregate: ZakopsAggregate, applied: Applied) -> CommandResult:
+        found = self.envelopes([applied.event_id])
+        if not found:  # stored but not yet projected (another process wrote it)
+            self.deps.timeline.wait(self.deps.store.head(), self.deps.wait_timeout)
+            found = self.envelopes([applied.event_id])
+        return CommandResult(found, written=False)
+
+    def envelopes(self, event_ids: Sequence[str]) -> list[Envelope]:
+        return self.deps.timeline.view.by_ids(event_ids)
+
+    def check_unused(self, meta: EventMeta, key: str) -> None:
+        """A client-chosen event_id already used by another aggregate is a conflict.
+
+        (Within one aggregate the aggregate itself answers with the original event.)"""
+        for envelope in self.envelopes([meta.event_id]):
+            owner = owner_of(envelope)
+            if owner != (self.aggregate.KIND, key):
+                raise EventIdConflict(meta.event_id, f"it is {envelope.type} of {owner[1]}")
+
+
+def owner_of(envelope: Envelope) -> tuple[str, str | None]:
+    """(aggregate kind, key) of the aggregate that recorded an envelope."""
+    kind = resolve(envelope.type).aggregate
+    keys = {
+        "run": envelope.run_id,
+        "deal": envelope.payload.get("deal_id"),
+        "action": envelope.payload.get("action_id"),
+        "job": envelope.payload.get("job_id"),
+        "session": envelope.session_id or SYSTEM_LOG,
+    }
+    return kind, keys[kind]
+
+
+def payload_of(type_name: str, data: dict[str, Any]) -> Payload:
+    """Validate a payload dict for a type, dropping keys whose value is None."""
+    return resolve(type_name).parse_payload({k: v for k, v in data.items() if v is not None})

@@ -1,0 +1,113 @@
+"""DealService: create, update, move stage, enrich profile, archive."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from application.services.base import AggregateService, CommandResult, Origin, payload_of
+from domain.deal import Deal
+from domain.model import EventMeta
+from domain.payloads import DealCreatedPayload, Payload
+
+
+@dataclass(frozen=True)
+class DealView:
+    deal_id: str
+    name: str
+    display_name: str | None
+    stage: str
+    profile: dict[str, Any]
+    updated_at: datetime
+    version: int
+
+
+class DealService(AggregateService[Deal]):
+    aggregate = Deal
+    creation_type = "deal.created"
+    commands = {
+        "deal.updated": "update",
+        "deal.stage_changed": "move_to",
+        "deal.profile_enriched": "enrich",
+        "deal.archived": "archive",
+    }
+
+    def create_from(
+        self, payload: Payload, meta: EventMeta, given_id: bool = True
+    ) -> CommandResult:
+        typed = DealCreatedPayload.model_validate(payload.model_dump())
+        at = self.deps.clock.now()
+        return self.create(
+            typed.deal_id,
+            lambda: Deal.create(meta, at, typed),
+            lambda deal: deal.created_again(meta, "deal.created", typed),
+            meta,
+            given_id,
+        )
+
+    def create_deal(
+        self,
+        deal_id: str,
+        name: str,
+        *,
+        stage: str = "inbound",
+        display_name: str | None = None,
+        origin: Origin | None = None,
+    ) -> CommandResult:
+        data = {"deal_id": deal_id, "name": name, "stage": stage, "display_name": display_name}
+        given = origin is not None and origin.event_id is not None
+        return self.create_from(payload_of("deal.created", data), self.meta(origin), given)
+
+    def update_deal(
+        self,
+        deal_id: str,
+        *,
+        name: str | None = None,
+        display_name: str | None = None,
+        fields: dict[str, Any] | None = None,
+        origin: Origin | None = None,
+    ) -> CommandResult:
+        data = {**(fields or {}), "deal_id": deal_id, "name": name, "display_name": display_name}
+        return self.run(deal_id, "deal.updated", data, origin)
+
+    def move_deal(
+        self,
+        deal_id: str,
+        to_stage: str,
+        *,
+        from_stage: str | None = None,
+        reason: str | None = None,
+        origin: Origin | None = None,
+    ) -> CommandResult:
+        """Move to a stage; a move to the current stage writes nothing (no events)."""
+        data = {
+            "deal_id": deal_id,
+            "to_stage": to_stage,
+            "from_stage": from_stage,
+            "reason": reason,
+        }
+        return self.run(deal_id, "deal.stage_changed", data, origin)
+
+    def enrich_deal(
+        self, deal_id: str, profile: dict[str, Any], *, origin: Origin | None = None
+    ) -> CommandResult:
+        data = {"deal_id": deal_id, "profile": profile}
+        return self.run(deal_id, "deal.profile_enriched", data, origin)
+
+    def archive_deal(
+        self, deal_id: str, *, reason: str | None = None, origin: Origin | None = None
+    ) -> CommandResult:
+        return self.run(deal_id, "deal.archived", {"deal_id": deal_id, "reason": reason}, origin)
+
+    def get_deal(self, deal_id: str) -> DealView:
+        deal = self.load(deal_id)
+        return DealView(
+            deal.deal_id,
+            deal.name,
+            deal.display_name,
+            deal.stage,
+            dict(deal.profile),
+            deal.updated_at,
+            deal.version,
+        )

@@ -1,0 +1,226 @@
+"""RunService: the run lifecycle, the verify gate, tool calls and policy, agent activity."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from application.services.base import AggregateService, CommandResult, Origin, payload_of
+from domain.model import EventMeta
+from domain.payloads import Payload, RunCreatedPayload
+from domain.run import Run
+
+
+@dataclass(frozen=True)
+class RunView:
+    """A run's current state, read from its aggregate."""
+
+    run_id: str
+    session_id: str
+    status: str
+    requires_verification: bool
+    verification: str
+    verified: bool
+    open_tool_calls: list[str]
+    tool_calls: dict[str, str]
+    error: str | None
+    started_at: datetime | None
+    finished_at: datetime | None
+    version: int
+
+
+class RunService(AggregateService[Run]):
+    aggregate = Run
+    creation_type = "run_created"
+    commands = {
+        "run_started": "start",
+        "run_waiting_input": "wait_for_input",
+        "run_resumed": "resume",
+        "run_completed": "complete",
+        "run_failed": "fail",
+        "run_cancelled": "cancel",
+        "verify_start": "start_verification",
+        "verify_pass": "pass_verification",
+        "verify_fail": "fail_verification",
+        "tool_policy_blocked": "block_tool",
+        "tool_policy_warn": "warn_tool",
+        "agent.tool_called": "call_tool",
+        "agent.tool_completed": "complete_tool",
+        "agent.tool_failed": "fail_tool",
+        "agent.thinking": "think",
+        "agent.waiting_approval": "wait_for_approval",
+    }
+
+    def create_from(
+        self, payload: Payload, meta: EventMeta, given_id: bool = True
+    ) -> CommandResult:
+        assert meta.run_id is not None
+        typed = RunCreatedPayload.model_validate(payload.model_dump())
+        at = self.deps.clock.now()
+        return self.create(
+            meta.run_id,
+            lambda: Run.create(meta, at, typed),
+            lambda run: run.created_again(meta, "run_created", typed),
+            meta,
+            given_id,
+        )
+
+    def create_run(
+        self,
+        session_id: str,
+        run_id: str,
+        *,
+        requires_verification: bool = False,
+        agent: str | None = None,
+        input: str | None = None,
+        origin: Origin | None = None,
+    ) -> CommandResult:
+        """A new run in a session (status queued)."""
+        data = {"requires_verification": requires_verification, "agent": agent, "input": input}
+        meta = self.meta(origin, session_id, run_id)
+        given = origin is not None and origin.event_id is not None
+        return self.create_from(payload_of("run_created", data), meta, given)
+
+    def start_run(
+        self, run_id: str, *, phase: str | None = None, origin: Origin | None = None
+    ) -> CommandResult:
+        return self.run(run_id, "run_started", {"phase": phase}, origin)
+
+    def wait_for_input(
+        self, run_id: str, *, prompt: str | None = None, origin: Origin | None = None
+    ) -> CommandResult:
+        return self.run(run_id, "run_waiting_input", {"prompt": prompt}, origin)
+
+    def resume_run(
+        self, run_id: str, *, input: str | None = None, origin: Origin | None = None
+    ) -> CommandResult:
+        return self.run(run_id, "run_resumed", {"input": input}, origin)
+
+    def complete_run(
+        self, run_id: str, *, output: Any = None, origin: Origin | None = None
+    ) -> CommandResult:
+        return self.run(run_id, "run_completed", {"output": output}, origin)
+
+    def fail_run(
+        self,
+        run_id: str,
+        error: str,
+        *,
+        error_code: str | None = None,
+        origin: Origin | None = None,
+    ) -> CommandResult:
+        return self.run(run_id, "run_failed", {"error": error, "error_code": error_code}, origin)
+
+    def cancel_run(
+        self, run_id: str, *, reason: str | None = None, origin: Origin | None = None
+    ) -> CommandResult:
+        return self.run(run_id, "run_cancelled", {"reason": reason}, origin)
+
+    def start_verification(
+        self, run_id: str, *, verifier: str | None = None, origin: Origin | None = None
+    ) -> CommandResult:
+        return self.run(run_id, "verify_start", {"verifier": verifier}, origin)
+
+    def pass_verification(
+        self, run_id: str, *, details: str | None = None, origin: Origin | None = None
+    ) -> CommandResult:
+        return self.run(run_id, "verify_pass", {"details": details}, origin)
+
+    def fail_verification(
+        self, run_id: str, *, reason: str | None = None, origin: Origin | None = None
+    ) -> CommandResult:
+        return self.run(run_id, "verify_fail", {"reason": reason}, origin)
+
+    def call_tool(
+        self,
+        run_id: str,
+        tool_call_id: str,
+        tool_name: str,
+        *,
+        arguments: dict[str, Any] | None = None,
+        origin: Origin | None = None,
+    ) -> CommandResult:
+        data = {"tool_call_id": tool_call_id, "tool_name": tool_name, "arguments": arguments}
+        return self.run(run_id, "agent.tool_called", data, origin)
+
+    def complete_tool(
+        self, run_id: str, tool_call_id: str, *, result: Any = None, origin: Origin | None = None
+    ) -> CommandResult:
+        data = {"tool_call_id": tool_call_id, "result": result}
+        return self.run(run_id, "agent.tool_completed", data, origin)
+
+    def fail_tool(
+        self, run_id: str, tool_call_id: str, error: str, *, origin: Origin | None = None
+    ) -> CommandResult:
+        data = {"tool_call_id": tool_call_id, "error": error}
+        return self.run(run_id, "agent.tool_failed", data, origin)
+
+    def block_tool(
+        self,
+        run_id: str,
+        tool_name: str,
+        *,
+        tool_call_id: str | None = None,
+        policy: str | None = None,
+        reason: str | None = None,
+        origin: Origin | None = None,
+    ) -> CommandResult:
+        data = {
+            "tool_name": tool_name,
+            "tool_call_id": tool_call_id,
+            "policy": policy,
+            "reason": reason,
+        }
+        return self.run(run_id, "tool_policy_blocked", data, origin)
+
+    def warn_tool(
+        self,
+        run_id: str,
+        tool_name: str,
+        *,
+        tool_call_id: str | None = None,
+        policy: str | None = None,
+        reason: str | None = None,
+        origin: Origin | None = None,
+    ) -> CommandResult:
+        data = {
+            "tool_name": tool_name,
+            "tool_call_id": tool_call_id,
+            "policy": policy,
+            "reason": reason,
+        }
+        return self.run(run_id, "tool_policy_warn", data, origin)
+
+    def think(
+        self, run_id: str, *, content: str | None = None, origin: Origin | None = None
+    ) -> CommandResult:
+        return self.run(run_id, "agent.thinking", {"content": content}, origin)
+
+    def wait_for_approval(
+        self,
+        run_id: str,
+        *,
+        tool_call_id: str | None = None,
+        reason: str | None = None,
+        origin: Origin | None = None,
+    ) -> CommandResult:
+        data = {"tool_call_id": tool_call_id, "reason": reason}
+        return self.run(run_id, "agent.waiting_approval", data, origin)
+
+    def get_run(self, run_id: str) -> RunView:
+        run = self.load(run_id)
+        return RunView(
+            run_id=run.run_id,
+            session_id=run.session_id,
+            status=run.status,
+            requires_verification=run.requires_verification,
+            verification=run.verification,
+            verified=run.verified,
+            open_tool_calls=run.open_tool_calls,
+            tool_calls=dict(run.tool_calls),
+            error=run.error,
+            started_at=run.started_at,
+            finished_at=run.finished_at,
+            version=run.version,
+        )

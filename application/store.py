@@ -1,0 +1,53 @@
+"""The event store: one eventsourcing `Application` holding every aggregate.
+
+All aggregates live in this one application, so there is one notification log with one
+order. Persistence (memory, SQLite, PostgreSQL), the mapper and snapshotting are settings
+passed in as the library's environment by the composition root; nothing here chooses them.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+from uuid import UUID
+
+from eventsourcing.application import Application
+from eventsourcing.domain import Snapshot
+from eventsourcing.utils import Environment, EnvType
+
+from domain.action import Action
+from domain.deal import Deal
+from domain.job import Job
+from domain.run import Run
+from domain.session import Session
+
+SNAPSHOT_INTERVAL = 100
+
+
+class EventStore(Application[UUID]):
+    """The `zakops` application. Its name is stable: it prefixes PostgreSQL tables and keys
+    the projections' tracking, so renaming the class must not change it."""
+
+    name = "zakops"
+    # The library's dataclass snapshot: the mapper stores aggregate state with the
+    # library's type-preserving JSON transcodings (datetimes stay datetimes).
+    snapshot_class = Snapshot
+    snapshotting_intervals: ClassVar[dict[type[Any], int]] = {
+        Run: SNAPSHOT_INTERVAL,
+        Deal: SNAPSHOT_INTERVAL,
+        Action: SNAPSHOT_INTERVAL,
+        Job: SNAPSHOT_INTERVAL,
+        Session: SNAPSHOT_INTERVAL,
+    }
+
+    def construct_env(self, name: str, env: EnvType | None = None) -> Environment:
+        # Unlike the library default, ignore os.environ: the composition root passes the
+        # whole configuration, so a stray variable cannot switch the persistence module.
+        merged = dict(type(self).env)
+        if type(self).snapshotting_intervals:
+            merged["IS_SNAPSHOTTING_ENABLED"] = "y"
+        merged.update(env or {})
+        return Environment(name, merged)
+
+    def head(self) -> int:
+        """The id of the newest notification (0 when the log is empty)."""
+        return self.recorder.max_notification_id() or 0

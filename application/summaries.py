@@ -1,0 +1,119 @@
+"""What each event changes in the state summaries (run list with status, deals by stage...).
+
+The timeline projection writes these in the same transaction as the envelopes; the HTTP and
+CLI listings read them. The status names are those of the domain lifecycles.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from application.ports import StateRow
+from domain.envelope import Envelope
+
+RUN_STATUS = {
+    "run_created": "queued",
+    "run_started": "running",
+    "run_waiting_input": "waiting_input",
+    "run_resumed": "running",
+    "run_completed": "completed",
+    "run_failed": "failed",
+    "run_cancelled": "cancelled",
+}
+VERIFICATION = {"verify_start": "open", "verify_pass": "passed", "verify_fail": "failed"}
+ACTION_STATUS = {
+    "action.created": "created",
+    "action.approved": "approved",
+    "action.rejected": "rejected",
+    "action.quarantined": "quarantined",
+    "action.executing": "executing",
+    "action.completed": "completed",
+    "action.failed": "failed",
+}
+JOB_STATUS = {
+    "worker.job_queued": "queued",
+    "worker.job_started": "started",
+    "worker.job_completed": "completed",
+    "worker.job_failed": "failed",
+    "worker.job_retrying": "retrying",
+    "worker.job_dlq": "dlq",
+}
+
+
+def state_change(envelope: Envelope) -> StateRow | None:
+    """The state row this event changes (merged into the existing row), if any.
+
+    An empty `status` keeps the current one; `data` keys are merged (None values dropped)."""
+    row = _state_change(envelope)
+    if row is None:
+        return None
+    return replace(row, data={k: v for k, v in row.data.items() if v is not None})
+
+
+def _state_change(envelope: Envelope) -> StateRow | None:
+    kind = envelope.type
+    payload = envelope.payload
+    at = envelope.timestamp
+    position = envelope.position or 0
+    data: dict[str, Any] = {}
+    if envelope.run_id is not None and (kind in RUN_STATUS or kind in VERIFICATION):
+        status = RUN_STATUS.get(kind, "")
+        if kind == "run_created":
+            data = {
+                "created_at": at.isoformat(),
+                "requires_verification": bool(payload.get("requires_verification", False)),
+            }
+        elif kind == "run_started":
+            data = {"started_at": at.isoformat()}
+        elif kind in {"run_completed", "run_failed", "run_cancelled"}:
+            data = {"finished_at": at.isoformat(), "error": payload.get("error")}
+        elif kind in VERIFICATION:
+            data = {"verification": VERIFICATION[kind]}
+        return StateRow(
+            "run", envelope.run_id, status, envelope.session_id, None, at, position, data
+        )
+    if kind.startswith("deal."):
+        stage = payload.get("to_stage") or payload.get("stage") or ""
+        if kind == "deal.archived":
+            stage = "archived"
+        for field in ("name", "display_name"):
+            if payload.get(field) is not None:
+                data[field] = payload[field]
+        return StateRow(
+            "deal", payload["deal_id"], stage, None, payload["deal_id"], at, position, data
+        )
+    if kind in ACTION_STATUS:
+        if kind == "action.created":
+            data = {"action_type": payload.get("action_type"), "title": payload.get("title")}
+        if kind == "action.failed":
+            data = {"error": payload.get("error")}
+        return StateRow(
+            "action",
+            payload["action_id"],
+            ACTION_STATUS[kind],
+            envelope.session_id,
+            payload.get("deal_id"),
+            at,
+            position,
+            data,
+        )
+    if kind in JOB_STATUS:
+        if kind == "worker.job_queued":
+            data = {
+                "job_type": payload.get("job_type"),
+                "max_attempts": payload.get("max_attempts"),
+            }
+        if kind == "worker.job_failed":
+            data = {"error": payload.get("error")}
+        return StateRow(
+            "job",
+            payload["job_id"],
+            JOB_STATUS[kind],
+            envelope.session_id,
+            None,
+            at,
+            position,
+            data,
+        )
+    return None

@@ -1,0 +1,35 @@
+"""The one settings class: `ZAKOPS_*` environment variables and an optional `.env` file."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ZAKOPS_", env_file=".env", extra="ignore")
+
+    store: Literal["memory", "sqlite", "postgres"] = "sqlite"
+    sqlite_path: Path = Path(".data/zakops.sqlite")
+    postgres_dsn: SecretStr | None = None
+    postgres_schema: str = "zakops_core"
+    pool_size: int = Field(default=5, ge=1, le=100)
+    legacy_dsn: SecretStr | None = None
+    timeline_wait_seconds: float = Field(default=5.0, gt=0, le=60)
+    command_retries: int = Field(default=3, ge=1, le=20)
+
+    @field_validator("postgres_schema")
+    @classmethod
+    def _identifier(cls, value: str) -> str:
+        if not re.fullmatch(r"[a-z_][a-z0-9_]{0,40}", value):
+            raise ValueError("must be a lower-case SQL identifier (letters, digits, _)")
+        return value
+
+    def dsn(self) -> str:
+        if self.postgres_dsn is None:
+            raise ValueError("ZAKOPS_POSTGRES_DSN is required when ZAKOPS_STORE=postgres")
+        return self.postgres_dsn.get_secret_value()
