@@ -20,7 +20,7 @@ class Settings(BaseSettings):
     pool_size: int = Field(default=5, ge=1, le=100)
     legacy_dsn: SecretStr | None = None
     timeline_wait_seconds: float = Field(default=5.0, gt=0, le=60)
-    command_retries: int = Field(default=3, ge=1, le=20)
+    command_retries: int = Field(default=10, ge=1, le=50)
 
     @field_validator("postgres_schema")
     @classmethod

@@ -3,6 +3,8 @@ waiting for the timeline, and turning written events into envelopes with `seq`."
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -56,8 +58,12 @@ class Services:
     timeline: Timeline
     clock: Clock
     ids: IdSource
-    retries: int = 3
+    retries: int = 10
     wait_timeout: float = 5.0
+
+    def backoff(self, attempt: int) -> None:
+        """Sleep a little before retrying after an optimistic-concurrency conflict."""
+        time.sleep(random.uniform(0, min(0.05, 0.002 * 2**attempt)))
 
 
 class AggregateService(Generic[A]):
@@ -163,7 +169,7 @@ class AggregateService(Generic[A]):
     ) -> CommandResult:
         if given_id:
             self.check_unused(meta, key)
-        for _ in range(self.deps.retries):
+        for attempt in range(self.deps.retries):
             aggregate = self.load(key)
             applied = command(aggregate)
             if applied is None:
@@ -173,7 +179,7 @@ class AggregateService(Generic[A]):
             try:
                 return self.commit(aggregate)
             except IntegrityError:
-                continue  # someone else wrote to this aggregate; reload and decide again
+                self.deps.backoff(attempt)  # someone else wrote to it; reload, decide again
         raise ConcurrencyConflict(f"{self.aggregate.KIND} {key} kept changing; try again")
 
     def create(
@@ -186,14 +192,15 @@ class AggregateService(Generic[A]):
     ) -> CommandResult:
         if given_id:
             self.check_unused(meta, key)
-        for _ in range(self.deps.retries):
+        for attempt in range(self.deps.retries):
             try:
                 existing = self.load(key)
             except NotFound:
                 try:
                     return self.commit(make())
                 except IntegrityError:
-                    continue  # created concurrently: answer as for an existing aggregate
+                    self.deps.backoff(attempt)  # created concurrently: answer as if existing
+                    continue
             return self.original(existing, again(existing))
         raise ConcurrencyConflict(f"{self.aggregate.KIND} {key} kept changing; try again")
 

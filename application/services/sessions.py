@@ -43,14 +43,14 @@ class SessionService(AggregateService[Session]):
         at = self.deps.clock.now()
         if given_id:
             self.check_unused(meta, key)
-        for _ in range(self.deps.retries):
+        for attempt in range(self.deps.retries):
             if self.exists(key):
                 command = lambda s: s.record(meta, at, type_name, payload)  # noqa: E731
                 return self.change(key, command, meta, given_id=False)
             try:
                 return self.commit(Session.create(meta, at, type_name, payload))
             except IntegrityError:
-                continue  # opened concurrently: record into it instead
+                self.deps.backoff(attempt)  # opened concurrently: record into it instead
         raise ConcurrencyConflict(f"session {key} kept changing; try again")
 
     def record(
