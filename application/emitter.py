@@ -134,7 +134,7 @@ class Emitter:
         changed = [agg for agg in loaded.values() if agg is not None and agg.pending_events]
         if changed:
             recordings = self.deps.store.save(*changed)
-            self.deps.timeline.wait(recordings[-1].notification.id, self.deps.wait_timeout)
+            self.deps.timeline.record(recordings, self.deps.wait_timeout)
         return self._answers(decided, answers)
 
     def _answers(self, decided: list[_Decided], answers: list[Applied | None]) -> list[Emitted]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 from uuid import UUID
 
-from eventsourcing.application import Application
+from eventsourcing.application import Application, ProcessingEvent
 from eventsourcing.domain import Snapshot
 from eventsourcing.utils import Environment, EnvType
 
@@ -47,6 +47,24 @@ class EventStore(Application[UUID]):
             merged["IS_SNAPSHOTTING_ENABLED"] = "y"
         merged.update(env or {})
         return Environment(name, merged)
+
+    def _take_snapshots(self, processing_event: ProcessingEvent[UUID]) -> None:
+        # The library reloads an aggregate from the store to snapshot it at the exact
+        # boundary version. The aggregate we just saved is already in memory, so snapshot
+        # that instead whenever a save crosses an interval boundary: same state, no reload.
+        if self.snapshots is None:
+            return
+        written: dict[UUID, int] = {}
+        for event in processing_event.events:
+            written[event.originator_id] = written.get(event.originator_id, 0) + 1
+        for aggregate_id, aggregate in processing_event.aggregates.items():
+            interval = self.snapshotting_intervals.get(type(aggregate))
+            version = getattr(aggregate, "version", 0)
+            if (
+                interval
+                and version // interval > (version - written.get(aggregate_id, 0)) // interval
+            ):
+                self.snapshots.put([Snapshot.take(aggregate)])
 
     def head(self) -> int:
         """The id of the newest notification (0 when the log is empty)."""

@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Sequence
+from collections import OrderedDict
+from collections.abc import Iterable, Sequence
+from uuid import UUID
 
-from eventsourcing.persistence import Notification
+from eventsourcing.persistence import Notification, Recording
 
 from application.envelopes import envelope_of
 from application.ports import ProjectionConflict, StateRow, TimelineView
@@ -30,12 +32,16 @@ class TimelineTimeout(Exception):
 
 
 class Timeline:
-    def __init__(self, store: EventStore, view: TimelineView, batch_size: int = 500) -> None:
+    def __init__(
+        self, store: EventStore, view: TimelineView, batch_size: int = 500, cache_size: int = 20_000
+    ) -> None:
         self.store = store
         self.view = view
         self.batch_size = batch_size
         self._lock = threading.Lock()
         self._position = 0
+        self._recent: OrderedDict[str, Envelope] = OrderedDict()
+        self._cache_size = cache_size
 
     @property
     def position(self) -> int:
@@ -59,7 +65,7 @@ class Timeline:
                 rows, states = self._batch(notifications)
                 last = notifications[-1].id
                 try:
-                    self.view.commit(rows, states, last, expected=position)
+                    self._remember(self.view.commit(rows, states, last, expected=position))
                 except ProjectionConflict:
                     position = self.view.position()  # another worker moved it; go on from there
                     continue
@@ -70,18 +76,59 @@ class Timeline:
     def _batch(
         self, notifications: Sequence[Notification]
     ) -> tuple[list[Envelope], list[StateRow]]:
+        decoded = [(self.store.mapper.to_domain_event(n), n.id) for n in notifications]
+        return self._rows(decoded)
+
+    @staticmethod
+    def _rows(events: Iterable[tuple[object, int]]) -> tuple[list[Envelope], list[StateRow]]:
         rows: list[Envelope] = []
         states: list[StateRow] = []
-        for notification in notifications:
-            event = self.store.mapper.to_domain_event(notification)
+        for event, position in events:
             if not isinstance(event, ZakopsAggregate.Event):
                 continue
-            envelope = envelope_of(event, notification.id)
+            envelope = envelope_of(event, position)
             rows.append(envelope)
             change = state_change(envelope)
             if change is not None:
                 states.append(change)
         return rows, states
+
+    def record(self, recordings: Sequence[Recording[UUID]], timeout: float = 5.0) -> None:
+        """Project what this process has just saved, then return (bounded by `timeout`).
+
+        Fast path: when the recordings directly follow the projected position, their
+        events are already in memory, so they are projected without reading the log back.
+        Otherwise (another writer came between, or ids have a gap) catch up from the log."""
+        if not recordings:
+            return
+        first, last = recordings[0].notification.id, recordings[-1].notification.id
+        if self._position == first - 1 and self._lock.acquire(timeout=timeout):
+            try:
+                if self._position == first - 1:
+                    pairs = ((r.domain_event, r.notification.id) for r in recordings)
+                    rows, states = self._rows(pairs)
+                    self._remember(self.view.commit(rows, states, last, expected=first - 1))
+                    self._position = last
+                    return
+            except ProjectionConflict:
+                pass  # the view moved on without us; the log decides below
+            finally:
+                self._lock.release()
+        self.wait(last, timeout)
+
+    def _remember(self, rows: Sequence[Envelope]) -> None:
+        for row in rows:
+            self._recent[row.event_id] = row
+        while len(self._recent) > self._cache_size:
+            self._recent.popitem(last=False)
+
+    def lookup(self, event_ids: Sequence[str]) -> list[Envelope]:
+        """Envelopes by event id: recently projected ones from memory, others from the view."""
+        found = {i: self._recent[i] for i in event_ids if i in self._recent}
+        missing = [i for i in event_ids if i not in found]
+        if missing:
+            found.update({e.event_id: e for e in self.view.by_ids(missing)})
+        return [found[i] for i in event_ids if i in found]
 
     def wait(self, position: int, timeout: float = 5.0) -> None:
         """Return once the timeline has processed `position`; raise after `timeout` s."""
@@ -102,4 +149,5 @@ class Timeline:
         with self._lock:
             self.view.reset()
             self._position = 0
+            self._recent.clear()
         return self.catch_up()

@@ -105,8 +105,31 @@ class PostgresTimelineView(SqlTimelineView):
 
     @contextmanager
     def transaction(self) -> Iterator[Cursor]:
-        with self.pool.connection() as connection, connection.transaction():
+        # Pipeline mode: the batch's writes travel together and wait for one round trip.
+        with self.pool.connection() as connection, connection.pipeline(), connection.transaction():
             yield _PgCursor(connection.cursor())
+
+    def lock_and_position(self, cur: Cursor) -> int:
+        cur.execute(
+            "SELECT pg_advisory_xact_lock(?), "
+            "(SELECT position FROM projection_tracking WHERE name = ?)",
+            (LOCK_KEY, self.name),
+        )
+        found = cur.fetchall()
+        return int(found[0][1]) if found and found[0][1] is not None else 0
+
+    def last_seqs(self, cur: Cursor, sessions: set[str]) -> dict[str, int]:
+        if not sessions:
+            return {}
+        cur.execute(
+            "SELECT s, (SELECT seq FROM session_events WHERE session_id = s "
+            "ORDER BY seq DESC LIMIT 1) FROM unnest(?::text[]) AS s",
+            (sorted(sessions),),
+        )
+        return {str(s): int(seq or 0) for s, seq in cur.fetchall()}
+
+    def is_unique_violation(self, error: Exception) -> bool:
+        return isinstance(error, psycopg.errors.UniqueViolation)
 
     @contextmanager
     def read(self) -> Iterator[Cursor]:

@@ -72,18 +72,36 @@ class SqlTimelineView(ABC):
             rows = cur.fetchall()
         return int(rows[0][0]) if rows else 0
 
+    @abstractmethod
+    def is_unique_violation(self, error: Exception) -> bool: ...
+
     def commit(
         self, rows: Sequence[Envelope], states: Sequence[StateRow], position: int, expected: int
     ) -> list[Envelope]:
+        try:
+            return self._commit(rows, states, position, expected, careful=False)
+        except Exception as error:
+            if not self.is_unique_violation(error):
+                raise
+            # An event_id reused across aggregates (a rare race the services guard
+            # against): write the batch again, renaming the duplicates.
+            return self._commit(rows, states, position, expected, careful=True)
+
+    def _commit(
+        self,
+        rows: Sequence[Envelope],
+        states: Sequence[StateRow],
+        position: int,
+        expected: int,
+        careful: bool,
+    ) -> list[Envelope]:
         with self.transaction() as cur:
-            self.lock(cur)
-            cur.execute("SELECT position FROM projection_tracking WHERE name = ?", (self.name,))
-            found = cur.fetchall()
-            current = int(found[0][0]) if found else 0
+            current = self.lock_and_position(cur)
             if current != expected:
                 raise ProjectionConflict(f"tracking is at {current}, not {expected}")
-            numbered = number_rows(rows, self._last_seqs(cur, sessions_of(rows)))
-            numbered = self._unique_ids(cur, numbered)
+            numbered = number_rows(rows, self.last_seqs(cur, sessions_of(rows)))
+            if careful:
+                numbered = self._unique_ids(cur, numbered)
             cur.executemany(
                 f"INSERT INTO session_events ({COLUMNS}) VALUES ({', '.join('?' * 13)})",
                 [self._row(e) for e in numbered],
@@ -96,7 +114,14 @@ class SqlTimelineView(ABC):
             )
         return numbered
 
-    def _last_seqs(self, cur: Cursor, sessions: set[str]) -> dict[str, int]:
+    def lock_and_position(self, cur: Cursor) -> int:
+        """Serialise this projection's writers, then read its tracking position."""
+        self.lock(cur)
+        cur.execute("SELECT position FROM projection_tracking WHERE name = ?", (self.name,))
+        found = cur.fetchall()
+        return int(found[0][0]) if found else 0
+
+    def last_seqs(self, cur: Cursor, sessions: set[str]) -> dict[str, int]:
         last: dict[str, int] = {}
         for session in sessions:
             cur.execute(

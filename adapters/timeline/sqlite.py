@@ -122,6 +122,9 @@ class SQLiteTimelineView(SqlTimelineView):
     def lock(self, cursor: Cursor) -> None:
         return None  # BEGIN IMMEDIATE already holds SQLite's single write lock
 
+    def is_unique_violation(self, error: Exception) -> bool:
+        return isinstance(error, sqlite3.IntegrityError) and "UNIQUE" in str(error)
+
     def to_db_time(self, value: datetime) -> Any:
         return value.isoformat()
 

@@ -208,7 +208,7 @@ class AggregateService(Generic[A]):
         recordings = self.deps.store.save(*aggregates)
         if not recordings:
             return CommandResult([], written=False)
-        self.deps.timeline.wait(recordings[-1].notification.id, self.deps.wait_timeout)
+        self.deps.timeline.record(recordings, self.deps.wait_timeout)
         ids = [envelope_of(r.domain_event, r.notification.id).event_id for r in recordings]
         return CommandResult(self.envelopes(ids))
 
@@ -220,7 +220,7 @@ class AggregateService(Generic[A]):
         return CommandResult(found, written=False)
 
     def envelopes(self, event_ids: Sequence[str]) -> list[Envelope]:
-        return self.deps.timeline.view.by_ids(event_ids)
+        return self.deps.timeline.lookup(event_ids)
 
     def check_unused(self, meta: EventMeta, key: str) -> None:
         """A client-chosen event_id already used by another aggregate is a conflict.

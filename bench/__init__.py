@@ -1,0 +1,1 @@
+"""Benchmarks (`make bench`): our paths against the bare library and raw drivers, same run."""
