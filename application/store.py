@@ -12,6 +12,7 @@ from uuid import UUID
 
 from eventsourcing.application import Application, ProcessingEvent
 from eventsourcing.domain import Snapshot
+from eventsourcing.persistence import Recording
 from eventsourcing.utils import Environment, EnvType
 
 from domain.action import Action
@@ -47,6 +48,18 @@ class EventStore(Application[UUID]):
             merged["IS_SNAPSHOTTING_ENABLED"] = "y"
         merged.update(env or {})
         return Environment(name, merged)
+
+    def _record(self, processing_event: ProcessingEvent[UUID]) -> list[Recording[UUID]]:
+        recordings = super()._record(processing_event)
+        # With fast-forwarding on, the library leaves the cache at the old version, so the
+        # next command would read back and replay the events it has just written. The
+        # aggregates we saved are current: cache them. (Fast-forward still picks up events
+        # that other processes write after this.)
+        cache = self.repository.cache
+        if cache is not None and self.repository.fastforward:
+            for aggregate_id, aggregate in processing_event.aggregates.items():
+                cache.put(aggregate_id, aggregate)
+        return recordings
 
     def _take_snapshots(self, processing_event: ProcessingEvent[UUID]) -> None:
         # The library reloads an aggregate from the store to snapshot it at the exact

@@ -8,6 +8,7 @@ Anything else is refused with an error that lists what is valid.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -144,6 +145,7 @@ CUSTOM_PREFIX = "custom."
 _CUSTOM_NAME = re.compile(r"^custom\.[a-z0-9][a-z0-9_.\-]{0,89}$")
 
 
+@functools.lru_cache(maxsize=4096)
 def _custom_spec(name: str) -> EventTypeSpec:
     return EventTypeSpec(name, "custom", "session", p.CustomPayload)
 
@@ -160,7 +162,7 @@ def resolve(type_name: str) -> EventTypeSpec:
     if spec is not None:
         return spec
     if name.startswith(CUSTOM_PREFIX):
-        if not _CUSTOM_NAME.match(name):
+        if len(name) > 97 or not _CUSTOM_NAME.match(name):
             raise InvalidInput(
                 "type",
                 f"{type_name!r} is not a valid custom type: use custom.<name> with lower-case "

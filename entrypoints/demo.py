@@ -1,113 +1,75 @@
-"""`make run` (until the HTTP service lands): drive the domain through its lifecycles.
+"""`make run` (until the HTTP service lands): a demo against the configured store.
 
-Runs a session with a verified run, a deal through the pipeline, an approved action and a
-job that ends in the dead-letter queue, then prints every event the aggregates recorded and
-replays each history to show that the state it rebuilds is the same.
+Drives a run through its lifecycle (a tool call, a failed then a passed verification), a deal
+through the pipeline, an approved action and a job that ends in the dead-letter queue, all
+through the application services, then prints the session's timeline with its `seq` and
+the listings, read back from the timeline projection. The default store is the embedded
+SQLite file `.data/zakops.sqlite`; every run of the demo adds a new session.
 """
 
 from __future__ import annotations
 
-import itertools
-from datetime import UTC, datetime, timedelta
+import uuid
 
 from rich.console import Console
 from rich.table import Table
 
-from domain import payloads as p
-from domain.action import Action
-from domain.deal import Deal
-from domain.job import Job
-from domain.model import EventMeta, ZakopsAggregate
-from domain.run import Run
-
-_ids = itertools.count(1)
-_clock = itertools.count(0)
-START = datetime.now(UTC)
+from entrypoints.container import Container, build, close, init_db
 
 
-def _meta(session_id: str | None = None, run_id: str | None = None) -> EventMeta:
-    event_id = f"demo-{next(_ids):03d}"
-    return EventMeta(event_id=event_id, source="demo", session_id=session_id, run_id=run_id)
-
-
-def _at() -> datetime:
-    return START + timedelta(milliseconds=next(_clock))
-
-
-def _run() -> Run:
-    run = Run.create(
-        _meta(session_id="sess-demo", run_id="run-demo"),
-        _at(),
-        p.RunCreatedPayload(requires_verification=True),
-    )
-    run.start(_meta(), _at())
-    run.call_tool(_meta(), _at(), p.ToolCalledPayload(tool_call_id="t1", tool_name="search"))
-    run.complete_tool(_meta(), _at(), p.ToolCompletedPayload(tool_call_id="t1", result=3))
-    run.start_verification(_meta(), _at())
-    run.fail_verification(_meta(), _at(), p.VerifyFailPayload(reason="missing citation"))
-    run.start_verification(_meta(), _at())
-    run.pass_verification(_meta(), _at())
-    run.complete(_meta(), _at(), p.RunCompletedPayload(output="done"))
-    return run
-
-
-def _deal() -> Deal:
-    deal = Deal.create(_meta(), _at(), p.DealCreatedPayload(deal_id="DL-0001", name="Acme"))
+def drive(app: Container, tag: str) -> str:
+    session, run = f"sess-{tag}", f"run-{tag}"
+    runs = app.runs()
+    runs.create_run(session, run, requires_verification=True, agent="planner")
+    runs.start_run(run, phase="plan")
+    runs.call_tool(run, "t1", "search", arguments={"q": "acme"})
+    runs.complete_tool(run, "t1", result={"hits": 3})
+    runs.start_verification(run)
+    runs.fail_verification(run, reason="missing citation")
+    runs.start_verification(run)
+    runs.pass_verification(run)
+    runs.complete_run(run, output="done")
+    app.sessions().record(session, "custom.feedback", {"stars": 5})
+    deal = f"DL-{tag[:6]}"
+    app.deals().create_deal(deal, "Acme Corp")
     for stage in ("screening", "qualified", "loi"):
-        deal.move_to(
-            _meta(),
-            _at(),
-            p.DealStageChangedPayload.model_validate({"deal_id": "DL-0001", "to_stage": stage}),
-        )
-    deal.archive(_meta(), _at(), p.DealArchivedPayload(deal_id="DL-0001", reason="demo"))
-    return deal
-
-
-def _action() -> Action:
-    created = p.ActionCreatedPayload(action_id="ACT-1", action_type="send_loi", deal_id="DL-0001")
-    action = Action.create(_meta(), _at(), created)
-    action.approve(_meta(), _at(), p.ActionApprovedPayload(action_id="ACT-1", approved_by="ops"))
-    action.execute(_meta(), _at(), p.ActionExecutingPayload(action_id="ACT-1"))
-    action.complete(_meta(), _at(), p.ActionCompletedPayload(action_id="ACT-1"))
-    return action
-
-
-def _job() -> Job:
-    job = Job.create(
-        _meta(), _at(), p.JobQueuedPayload(job_id="JOB-1", job_type="enrich", max_attempts=2)
-    )
+        app.deals().move_deal(deal, stage)
+    action = f"ACT-{tag}"
+    app.actions().create_action(action, "send_loi", deal_id=deal)
+    app.actions().approve(action, approved_by="ops")
+    job = f"JOB-{tag}"
+    app.jobs().enqueue(job, "enrich", max_attempts=2)
     for _ in range(2):
-        job.start(_meta(), _at(), p.JobStartedPayload(job_id="JOB-1"))
-        job.fail(_meta(), _at(), p.JobFailedPayload(job_id="JOB-1", error="upstream 503"))
-        if job.attempts_left:
-            job.retry(_meta(), _at(), p.JobRetryingPayload(job_id="JOB-1"))
-    job.dead_letter(_meta(), _at(), p.JobDeadLetteredPayload(job_id="JOB-1"))
-    return job
+        app.jobs().start(job)
+        app.jobs().fail(job, "upstream 503")
+    return session
+
+
+def show(app: Container, session: str, console: Console) -> None:
+    table = Table(title=f"timeline of {session}")
+    for column in ("seq", "position", "type", "run_id", "payload"):
+        table.add_column(column)
+    for e in app.queries().get_events_by_session(session):
+        table.add_row(str(e.seq), str(e.position), e.type, e.run_id or "", str(e.payload)[:60])
+    console.print(table)
+    for kind in ("run", "deal", "action", "job"):
+        page = app.queries().list_states(kind, limit=5)
+        listed = ", ".join(f"{row.key}={row.status}" for row in page.items)
+        console.print(f"[bold]{kind}s[/bold] ({page.total}): {listed}")
 
 
 def main() -> None:
     console = Console()
-    table = Table(title="ZakOps Event Core: domain demo (in memory)")
-    for column in ("aggregate", "v", "type", "event_id", "correlation", "payload"):
-        table.add_column(column)
-    for aggregate in (_run(), _deal(), _action(), _job()):
-        events = list(aggregate.collect_events())
-        replayed: ZakopsAggregate | None = None
-        for event in events:
-            assert isinstance(event, ZakopsAggregate.Event)
-            replayed = event.mutate(replayed)
-            table.add_row(
-                aggregate.KIND,
-                str(event.originator_version),
-                event.event_type,
-                event.meta.event_id,
-                event.meta.correlation_id or "",
-                str(event.payload.model_dump(mode="json")),
-            )
-        assert replayed is not None
-        assert vars(replayed) == vars(aggregate)
-    console.print(table)
-    console.print("[green]every history replays to the same state[/green]")
+    app = build()
+    try:
+        init_db(app)
+        session = drive(app, uuid.uuid4().hex[:8])
+        show(app, session, console)
+        settings = app.settings()
+        where = settings.sqlite_path if settings.store == "sqlite" else settings.store
+        console.print(f"[green]stored in {where}; {app.store().head()} events in the log[/green]")
+    finally:
+        close(app)
 
 
 if __name__ == "__main__":
