@@ -15,7 +15,7 @@ $(STAMP): $(BIN)/python pyproject.toml
 	@touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/python -m entrypoints.demo
+	$(BIN)/python -m entrypoints.serve
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

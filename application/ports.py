@@ -86,6 +86,8 @@ class TimelineView(Protocol):
 
     def state(self, kind: str, key: str) -> StateRow | None: ...
 
+    def last_seq(self, session_id: str) -> int: ...
+
 
 class ProjectionConflict(Exception):
     """Another worker advanced the projection first; re-read and try again."""

@@ -118,6 +118,10 @@ class QueryService:
             kind, given, check_limit(limit), check_non_negative(offset, "offset")
         )
 
+    def get_last_seq(self, session_id: str) -> int:
+        """The session's newest `seq` (0 for a session with no events)."""
+        return self.view.last_seq(check_key(session_id, "session_id"))
+
     def get_state(self, kind: str, key: str) -> StateRow:
         row = self.view.state(kind, key)
         if row is None:

@@ -21,6 +21,13 @@ class Settings(BaseSettings):
     legacy_dsn: SecretStr | None = None
     timeline_wait_seconds: float = Field(default=5.0, gt=0, le=60)
     command_retries: int = Field(default=10, ge=1, le=50)
+    data_dir: Path = Path(".data")
+    api_keys: SecretStr | None = Field(
+        default=None, description="comma-separated role:key pairs, e.g. writer:abc,reader:def"
+    )
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
 
     @field_validator("postgres_schema")
     @classmethod

@@ -111,3 +111,6 @@ class MemoryTimelineView:
 
     def state(self, kind: str, key: str) -> StateRow | None:
         return self._states.get((kind, key))
+
+    def last_seq(self, session_id: str) -> int:
+        return self._last_seq.get(session_id, 0)

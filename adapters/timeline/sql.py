@@ -284,6 +284,10 @@ class SqlTimelineView(ABC):
             rows = cur.fetchall()
         return self._state_row(rows[0]) if rows else None
 
+    def last_seq(self, session_id: str) -> int:
+        with self.read() as cur:
+            return self.last_seqs(cur, {session_id}).get(session_id, 0)
+
     def _state_row(self, r: Sequence[Any]) -> StateRow:
         return StateRow(
             r[0],

@@ -1,0 +1,1 @@
+"""The HTTP adapter (FastAPI): routes, problem errors, auth, SSE streams, metrics."""

@@ -1,0 +1,67 @@
+"""Bearer API keys with three roles: reader < writer < operator."""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Annotated, Literal
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+Role = Literal["reader", "writer", "operator"]
+RANK: dict[str, int] = {"reader": 1, "writer": 2, "operator": 3}
+
+
+class Unauthorized(Exception):
+    """No key, or a key we do not know: 401."""
+
+
+class Forbidden(Exception):
+    """A known key whose role is too low: 403."""
+
+    def __init__(self, role: str, needed: str) -> None:
+        super().__init__(f"this key has the {role} role; this operation needs {needed}")
+
+
+@dataclass(frozen=True)
+class KeyRing:
+    """The configured keys (secret -> role). Comparison is constant-time."""
+
+    keys: tuple[tuple[str, Role], ...]
+
+    @classmethod
+    def of(cls, pairs: Iterable[tuple[str, Role]]) -> KeyRing:
+        return cls(tuple(pairs))
+
+    def role_of(self, presented: str) -> Role | None:
+        found: Role | None = None
+        for secret, role in self.keys:
+            if hmac.compare_digest(secret.encode(), presented.encode()):
+                found = role
+        return found
+
+
+bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer <key>`")
+
+
+def require(needed: Role) -> Callable[..., Role]:
+    """A FastAPI dependency: the request's key must have at least the `needed` role."""
+
+    def check(
+        request: Request,
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    ) -> Role:
+        if credentials is None or not credentials.credentials.strip():
+            raise Unauthorized("missing bearer API key")
+        keys: KeyRing = request.app.state.deps.keys
+        role = keys.role_of(credentials.credentials.strip())
+        if role is None:
+            raise Unauthorized("unknown API key")
+        if RANK[role] < RANK[needed]:
+            raise Forbidden(role, needed)
+        request.state.role = role
+        return role
+
+    return check

@@ -1,0 +1,33 @@
+"""What the HTTP adapter needs, as plain objects (the composition root fills it in)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from adapters.http.auth import KeyRing
+from application.emitter import Emitter
+from application.queries import QueryService
+from application.services.actions import ActionService
+from application.services.deals import DealService
+from application.services.jobs import JobService
+from application.services.runs import RunService
+from application.services.sessions import SessionService
+from application.timeline import Timeline
+
+
+@dataclass
+class ApiDeps:
+    runs: RunService
+    deals: DealService
+    actions: ActionService
+    jobs: JobService
+    sessions: SessionService
+    emitter: Emitter
+    queries: QueryService
+    timeline: Timeline
+    keys: KeyRing
+    max_body_bytes: int = 1_048_576
+    stream_poll_seconds: float = 0.25
+    heartbeat_seconds: float = 15.0
+    on_shutdown: list[Callable[[], None]] = field(default_factory=list)

@@ -1,0 +1,147 @@
+"""Event routes: the seeds' read endpoints, session and run timelines, and emission."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Response
+from pydantic import Discriminator, Tag
+
+from adapters.http.common import ERRORS, Deps, Reader, Writer, parse_window
+from adapters.http.schemas import (
+    CommandOut,
+    CorrelationPage,
+    EmitBatchIn,
+    EmitIn,
+    EventList,
+    EventsPage,
+    StatsOut,
+)
+from application.emitter import EmitRequest
+from application.queries import DEFAULT_LIMIT, MAX_LIMIT
+from domain.envelope import Envelope
+
+router = APIRouter(tags=["events"], responses=ERRORS)
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
+SinceSeq = Annotated[int | None, Query(ge=0, description="return events with seq > since_seq")]
+PathId = Annotated[str, Path(min_length=1, max_length=100)]
+
+
+def page(events: list[Envelope], limit: int) -> EventsPage:
+    full = len(events) == limit and events
+    return EventsPage(events=events, next_since_seq=events[-1].seq if full else None)
+
+
+@router.get("/api/events/recent", dependencies=Reader, summary="Newest events first")
+def recent(
+    d: Deps, limit: Limit = 50, types: Annotated[list[str] | None, Query()] = None
+) -> EventList:
+    names = [t for value in types or [] for t in value.split(",") if t]
+    events = d.queries.get_recent(limit, names)
+    return EventList(events=events, count=len(events))
+
+
+@router.get(
+    "/api/events/by-correlation/{correlation_id}",
+    dependencies=Reader,
+    summary="Events correlated with a deal (DL-0001) or any other id, in log order",
+)
+def by_correlation(
+    d: Deps,
+    correlation_id: PathId,
+    limit: Limit = DEFAULT_LIMIT,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> CorrelationPage:
+    events = d.queries.get_by_correlation_id(correlation_id, limit, offset)
+    more = offset + len(events) if len(events) == limit else None
+    return CorrelationPage(events=events, count=len(events), next_offset=more)
+
+
+@router.get("/api/events/by-run/{run_id}", dependencies=Reader, summary="A run's events")
+def by_run(
+    d: Deps, run_id: PathId, since_seq: SinceSeq = None, limit: Limit = DEFAULT_LIMIT
+) -> EventsPage:
+    return page(d.queries.get_events_by_run(run_id, since_seq, limit), limit)
+
+
+@router.get("/api/events/stats", dependencies=Reader, summary="Totals by type and domain")
+def stats(d: Deps, window: Annotated[str | None, Query(examples=["24h"])] = None) -> StatsOut:
+    span = parse_window(window)
+    result = d.queries.get_stats(datetime.now(UTC) - span if span else None)
+    return StatsOut(
+        since=result.since, total=result.total, by_type=result.by_type, by_domain=result.by_domain
+    )
+
+
+@router.get("/api/events/{event_id}", dependencies=Reader, summary="One event")
+def get_event(d: Deps, event_id: PathId) -> Envelope:
+    return d.queries.get_by_id(event_id)
+
+
+@router.get(
+    "/api/sessions/{session_id}/events",
+    dependencies=Reader,
+    summary="A session's events in seq order (all runs, and events without a run)",
+)
+def session_events(
+    d: Deps,
+    session_id: PathId,
+    since_seq: SinceSeq = None,
+    limit: Limit = DEFAULT_LIMIT,
+    run_id: Annotated[str | None, Query(max_length=64)] = None,
+) -> EventsPage:
+    return page(d.queries.get_events_by_session(session_id, since_seq, limit, run_id), limit)
+
+
+@router.get(
+    "/api/runs/{run_id}/events",
+    dependencies=Reader,
+    summary="A run's events with their original session seq",
+)
+def run_events(
+    d: Deps, run_id: PathId, since_seq: SinceSeq = None, limit: Limit = DEFAULT_LIMIT
+) -> EventsPage:
+    return page(d.queries.get_events_by_run(run_id, since_seq, limit), limit)
+
+
+def _shape(body: object) -> str:
+    return "batch" if isinstance(body, dict) and "events" in body else "single"
+
+
+EmitBody = Annotated[
+    Annotated[EmitIn, Tag("single")] | Annotated[EmitBatchIn, Tag("batch")],
+    Discriminator(_shape),
+]
+
+
+def _request(item: EmitIn) -> EmitRequest:
+    return EmitRequest(
+        item.type,
+        item.payload,
+        item.session_id,
+        item.run_id,
+        item.event_id,
+        item.source,
+        item.correlation_id,
+        item.causation_id,
+        item.actor,
+    )
+
+
+@router.post(
+    "/api/events",
+    dependencies=Writer,
+    status_code=201,
+    summary="Emit one event, or a batch ({events: [...]}, one transaction, all or nothing)",
+    responses={200: {"description": "every event_id was seen before: the originals"}},
+)
+def emit(d: Deps, body: EmitBody, response: Response) -> Envelope | CommandOut:
+    items = body.events if isinstance(body, EmitBatchIn) else [body]
+    emitted = d.emitter.emit_batch([_request(i) for i in items])
+    if not any(e.created for e in emitted):
+        response.status_code = 200
+    envelopes = [e.envelope for e in emitted if e.envelope is not None]
+    if isinstance(body, EmitIn) and envelopes:
+        return envelopes[0]
+    return CommandOut(events=envelopes, written=any(e.created for e in emitted))

@@ -1,0 +1,95 @@
+"""Reads of current state: runs and sessions; operations: health, readiness, metrics, admin."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi.responses import JSONResponse, PlainTextResponse
+
+from adapters.http.common import ERRORS, Deps, Operator, Reader
+from adapters.http.routes_business import listing
+from adapters.http.schemas import Health, SessionOut, StateOut, StatePage
+from domain.errors import NotFound
+
+router = APIRouter(responses=ERRORS)
+Id = Annotated[str, Path(min_length=1, max_length=64)]
+
+
+@router.get("/api/runs", tags=["runs"], dependencies=Reader, summary="Runs with their status")
+def list_runs(
+    d: Deps,
+    status: Annotated[str | None, Query(max_length=32)] = None,
+    session_id: Annotated[str | None, Query(max_length=64)] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> StatePage:
+    page = d.queries.list_states("run", limit, offset, status=status, session_id=session_id)
+    return listing(page, offset)
+
+
+@router.get(
+    "/api/sessions/{session_id}",
+    tags=["sessions"],
+    dependencies=Reader,
+    summary="A session: its event count, last seq and runs",
+)
+def get_session(d: Deps, session_id: Id) -> SessionOut:
+    runs = d.queries.list_states("run", 1000, 0, session_id=session_id)
+    last = d.queries.get_last_seq(session_id)
+    if last == 0 and runs.total == 0:
+        raise NotFound("session", session_id)
+    return SessionOut(
+        session_id=session_id,
+        event_count=last,
+        last_seq=last,
+        runs=[StateOut.of(r) for r in runs.items],
+    )
+
+
+@router.get("/healthz", tags=["operations"], summary="The process is up")
+def healthz() -> Health:
+    return Health(status="ok")
+
+
+@router.get(
+    "/readyz",
+    tags=["operations"],
+    summary="Store and projections reachable",
+    responses={503: {"model": Health}},
+)
+def readyz(d: Deps) -> Response:
+    try:
+        head = d.timeline.store.head()
+        position = d.timeline.view.position()
+    except Exception as error:  # readiness reports any failure instead of raising
+        body = Health(status="unavailable", detail=type(error).__name__)
+        return JSONResponse(body.model_dump(exclude_none=True), status_code=503)
+    body = Health(
+        status="ready",
+        store="reachable",
+        timeline_position=position,
+        timeline_lag=max(0, head - position),
+    )
+    return JSONResponse(body.model_dump(exclude_none=True))
+
+
+@router.get(
+    "/metrics", tags=["operations"], summary="Prometheus metrics", response_class=PlainTextResponse
+)
+def metrics(request: Request) -> Response:
+    from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+    registry = request.app.state.metrics.registry
+    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+
+@router.post(
+    "/api/admin/projections/timeline/rebuild",
+    tags=["operations"],
+    dependencies=Operator,
+    summary="Operator: drop and replay the timeline",
+)
+def rebuild_timeline(d: Deps) -> Health:
+    position = d.timeline.rebuild()
+    return Health(status="rebuilt", timeline_position=position, timeline_lag=0)
