@@ -41,8 +41,9 @@ def _emit(type_name: str, result: object, source: str) -> Emitted:
     if not isinstance(result, Mapping):
         raise InvalidInput("payload", f"{type_name} needs a mapping result to emit")
     payload = {k: (str(v) if k.endswith("_id") and v is not None else v) for k, v in result.items()}
-    return _emitter[0].emit(type_name, payload, source=source,
-                            correlation_id=payload.get("deal_id"))  # fmt: skip
+    return _emitter[0].emit(
+        type_name, payload, source=source, correlation_id=payload.get("deal_id")
+    )
 
 
 def _decorator(type_name: str, domain: str, source: str) -> Callable[[F], F]:

@@ -13,6 +13,8 @@ from domain.taxonomy import resolve
 
 MAX_LIMIT = 1000
 DEFAULT_LIMIT = 100
+MAX_OFFSET = 10_000_000
+MAX_SEQ = 2**62
 
 
 def check_limit(limit: int, field: str = "limit") -> int:
@@ -21,11 +23,11 @@ def check_limit(limit: int, field: str = "limit") -> int:
     return limit
 
 
-def check_non_negative(value: int | None, field: str) -> int:
+def check_non_negative(value: int | None, field: str, most: int = MAX_SEQ) -> int:
     if value is None:
         return 0
-    if value < 0:
-        raise InvalidInput(field, f"must be >= 0, got {value}")
+    if not 0 <= value <= most:
+        raise InvalidInput(field, f"must be between 0 and {most}, got {value}")
     return value
 
 
@@ -85,7 +87,7 @@ class QueryService:
         return self.view.by_correlation(
             check_key(correlation_id, "correlation_id"),
             check_limit(limit),
-            check_non_negative(offset, "offset"),
+            check_non_negative(offset, "offset", MAX_OFFSET),
         )
 
     def get_by_id(self, event_id: str) -> Envelope:
@@ -115,7 +117,7 @@ class QueryService:
         if unknown:
             raise InvalidInput(sorted(unknown)[0], "is not a filter of this listing")
         return self.view.states(
-            kind, given, check_limit(limit), check_non_negative(offset, "offset")
+            kind, given, check_limit(limit), check_non_negative(offset, "offset", MAX_OFFSET)
         )
 
     def get_last_seq(self, session_id: str) -> int:

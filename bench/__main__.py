@@ -58,9 +58,12 @@ def rate(count: int, seconds: float) -> str:
 
 def bare_library(backend: Backend, events: int, folder: Path) -> float:
     settings = backend.settings
-    env = library_env(settings.store, sqlite_path=folder / "bare.sqlite",
-                      postgres_dsn=settings.dsn() if settings.store == "postgres" else None,
-                      postgres_schema="bare")  # fmt: skip
+    env = library_env(
+        settings.store,
+        sqlite_path=folder / "bare.sqlite",
+        postgres_dsn=settings.dsn() if settings.store == "postgres" else None,
+        postgres_schema="bare",
+    )
     env.pop("MAPPER_TOPIC")
     if settings.store == "postgres":
         from adapters.persistence.postgres import ensure_schema
@@ -102,8 +105,9 @@ def batches(app: Container, count: int, size: int) -> float:
     emitter.emit("custom.open", {}, session_id="batch")
     start = time.perf_counter()
     for b in range(count):
-        emitter.emit_batch([EmitRequest("custom.tick", {"i": i, "b": b}, session_id="batch")
-                            for i in range(size)])  # fmt: skip
+        emitter.emit_batch(
+            [EmitRequest("custom.tick", {"i": i, "b": b}, session_id="batch") for i in range(size)]
+        )
     return time.perf_counter() - start
 
 
@@ -113,8 +117,9 @@ def write_runs(app: Container, runs: int, per_run: int, offset: int = 0) -> None
     pending: list[Run] = []
     for r in range(offset, offset + runs):
         run_id, session = f"run-{r}", f"session-{r % 997}"
-        run = Run.create(EventMeta(event_id=f"c-{r}", session_id=session, run_id=run_id),
-                         at, RunCreatedPayload())  # fmt: skip
+        run = Run.create(
+            EventMeta(event_id=f"c-{r}", session_id=session, run_id=run_id), at, RunCreatedPayload()
+        )
         run.start(EventMeta(event_id=f"s-{r}"), at, RunStartedPayload())
         for i in range(per_run - 2):
             run.think(EventMeta(event_id=f"t-{r}-{i}"), at, ThinkingPayload(content="x" * 40))
@@ -154,18 +159,43 @@ def bench_backend(backend: Backend, args: argparse.Namespace, folder: Path) -> l
     with container_for(backend.settings) as app:
         service, emit = single_commands(app, n)
         rows += [
-            Row(name, "(1) command via RunService, incl. timeline", rate(n, service),
-                f"bare library {rate(n, bare)}", bare / service, ">= 90%"),
-            Row(name, "(1) single emit via Emitter, incl. timeline", rate(n, emit),
-                f"bare library {rate(n, bare)}", bare / emit, ""),
-            Row(name, "(1) bare library vs raw single-row insert", rate(n, bare),
-                f"raw {rate(n, raw_single)}", raw_single / bare, ""),
-        ]  # fmt: skip
+            Row(
+                name,
+                "(1) command via RunService, incl. timeline",
+                rate(n, service),
+                f"bare library {rate(n, bare)}",
+                bare / service,
+                ">= 90%",
+            ),
+            Row(
+                name,
+                "(1) single emit via Emitter, incl. timeline",
+                rate(n, emit),
+                f"bare library {rate(n, bare)}",
+                bare / emit,
+                "",
+            ),
+            Row(
+                name,
+                "(1) bare library vs raw single-row insert",
+                rate(n, bare),
+                f"raw {rate(n, raw_single)}",
+                raw_single / bare,
+                "",
+            ),
+        ]
         batch_time = batches(app, args.batches, 100)
         events = args.batches * 100
-        rows.append(Row(name, "(2) emit_batch of 100 events", rate(events, batch_time),
-                        f"raw batched {rate(events, raw_batch)}", raw_batch / batch_time,
-                        ">= 50%"))  # fmt: skip
+        rows.append(
+            Row(
+                name,
+                "(2) emit_batch of 100 events",
+                rate(events, batch_time),
+                f"raw batched {rate(events, raw_batch)}",
+                raw_batch / batch_time,
+                ">= 50%",
+            )
+        )
     with container_for(fresh(backend, "catchup")) as app:
         write_runs(app, runs=args.catchup // 100, per_run=100)
         head = app.store().head()
@@ -173,9 +203,16 @@ def bench_backend(backend: Backend, args: argparse.Namespace, folder: Path) -> l
         app.timeline().catch_up()
         catchup = time.perf_counter() - start
         raw = backend.raw_batch(head // 500, 500)
-        rows.append(Row(name, f"(3) timeline catch-up of {head:,} events", rate(head, catchup),
-                        f"raw batched {rate(head // 500 * 500, raw)}",
-                        (raw / (head // 500 * 500)) / (catchup / head), ">= 50%"))  # fmt: skip
+        rows.append(
+            Row(
+                name,
+                f"(3) timeline catch-up of {head:,} events",
+                rate(head, catchup),
+                f"raw batched {rate(head // 500 * 500, raw)}",
+                (raw / (head // 500 * 500)) / (catchup / head),
+                ">= 50%",
+            )
+        )
     with container_for(fresh(backend, "queries")) as app:
         small = 10_000
         write_runs(app, runs=small // 100, per_run=100)
@@ -184,10 +221,16 @@ def bench_backend(backend: Backend, args: argparse.Namespace, folder: Path) -> l
         write_runs(app, runs=(args.large - small) // 100, per_run=100, offset=small // 100)
         app.timeline().catch_up()
         med_l, p99_l = query_latency(app, args.large // 100, args.samples)
-        rows.append(Row(name, f"(4) get_events_by_run at {args.large:,} (median / p99)",
-                        f"{med_l * 1e3:.2f} / {p99_l * 1e3:.2f} ms",
-                        f"at 10,000: {med_s * 1e3:.2f} / {p99_s * 1e3:.2f} ms",
-                        p99_l / p99_s, "p99 ratio <= 1.5x"))  # fmt: skip
+        rows.append(
+            Row(
+                name,
+                f"(4) get_events_by_run at {args.large:,} (median / p99)",
+                f"{med_l * 1e3:.2f} / {p99_l * 1e3:.2f} ms",
+                f"at 10,000: {med_s * 1e3:.2f} / {p99_s * 1e3:.2f} ms",
+                p99_l / p99_s,
+                "p99 ratio <= 1.5x",
+            )
+        )
     return rows
 
 
@@ -215,8 +258,7 @@ def main() -> None:
         table.add_column(column)
     for row in rows:
         ratio = "" if row.ratio is None else f"{row.ratio:.2f}"
-        table.add_row(row.backend, row.what, row.ours, row.baseline, ratio, row.target,
-                      row.verdict)  # fmt: skip
+        table.add_row(row.backend, row.what, row.ours, row.baseline, ratio, row.target, row.verdict)
     console.print(table)
 
 

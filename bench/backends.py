@@ -55,13 +55,16 @@ def sqlite_backend() -> Iterator[Backend]:
             start = time.perf_counter()
             for b in range(batches):
                 raw.execute("BEGIN")
-                raw.executemany("INSERT INTO raw (data) VALUES (?)",
-                                [(_payload(b * size + i),) for i in range(size)])  # fmt: skip
+                raw.executemany(
+                    "INSERT INTO raw (data) VALUES (?)",
+                    [(_payload(b * size + i),) for i in range(size)],
+                )
                 raw.execute("COMMIT")
             return time.perf_counter() - start
 
-        settings = Settings(store="sqlite", sqlite_path=Path(folder) / "zakops.sqlite",
-                            _env_file=None)  # fmt: skip
+        settings = Settings(
+            store="sqlite", sqlite_path=Path(folder) / "zakops.sqlite", _env_file=None
+        )
         yield Backend("sqlite", settings, single, batch)
         raw.close()
 
@@ -85,8 +88,10 @@ def postgres_backend() -> Iterator[Backend]:
         start = time.perf_counter()
         for b in range(batches):
             with raw.transaction(), raw.cursor() as cursor:
-                cursor.executemany("INSERT INTO raw (data) VALUES (%s::jsonb)",
-                                   [(_payload(b * size + i),) for i in range(size)])  # fmt: skip
+                cursor.executemany(
+                    "INSERT INTO raw (data) VALUES (%s::jsonb)",
+                    [(_payload(b * size + i),) for i in range(size)],
+                )
         return time.perf_counter() - start
 
     try:

@@ -20,9 +20,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     container = build(settings)
     init_db(container)
     deps = ApiDeps(
-        runs=container.runs(), deals=container.deals(), actions=container.actions(),
-        jobs=container.jobs(), sessions=container.sessions(), emitter=container.emitter(),
-        queries=container.queries(), timeline=container.timeline(), keys=keyring(settings),
-        max_body_bytes=settings.max_body_bytes, on_shutdown=[lambda: close(container)],
-    )  # fmt: skip
+        runs=container.runs(),
+        deals=container.deals(),
+        actions=container.actions(),
+        jobs=container.jobs(),
+        sessions=container.sessions(),
+        emitter=container.emitter(),
+        queries=container.queries(),
+        timeline=container.timeline(),
+        keys=keyring(settings),
+        max_body_bytes=settings.max_body_bytes,
+        on_shutdown=[lambda: close(container)],
+    )
     return make_app(deps)

@@ -29,15 +29,23 @@ def serve(settings: Settings, workers: int = 1, log_level: str = "info") -> None
     console.print(f"[bold]ZakOps Event Core[/bold] on {base}  (store: {settings.store})")
     console.print(f"  API docs: {base}/docs   health: {base}/healthz")
     if new_key:
-        console.print(f"  [yellow]created an operator API key[/yellow] (kept in "
-                      f"{key_file(settings)}): [bold]{new_key}[/bold]")  # fmt: skip
+        console.print(
+            f"  [yellow]created an operator API key[/yellow] (kept in "
+            f"{key_file(settings)}): [bold]{new_key}[/bold]"
+        )
     else:
         console.print(f"  API keys: from ZAKOPS_API_KEYS and {key_file(settings)}")
     console.print(f'  try: curl -H "Authorization: Bearer <key>" {base}/api/events/recent')
     configure_logging(log_level)
-    uvicorn.run("entrypoints.asgi:create_app", factory=True, host=settings.host,
-                port=settings.port, workers=workers, log_level=log_level,
-                access_log=False)  # fmt: skip
+    uvicorn.run(
+        "entrypoints.asgi:create_app",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=workers,
+        log_level=log_level,
+        access_log=False,
+    )
 
 
 def main() -> None:

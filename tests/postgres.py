@@ -8,9 +8,20 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import psycopg
+import pytest
 from psycopg import sql
 
-from tests.conftest import postgres_unavailable
+REQUIRE_POSTGRES = os.environ.get("ZAKOPS_REQUIRE_POSTGRES") == "1" or (
+    os.environ.get("CI", "").lower() == "true"
+)
+
+
+def postgres_unavailable(reason: str) -> None:
+    """Skip locally; fail when PostgreSQL is required."""
+    if REQUIRE_POSTGRES:
+        pytest.fail(f"PostgreSQL is required under CI but unavailable: {reason}")
+    pytest.skip(f"PostgreSQL unavailable: {reason}")
+
 
 ADMIN_DSN = os.environ.get(
     "ZAKOPS_TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/postgres"

@@ -8,11 +8,12 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from adapters.http.auth import Forbidden, Unauthorized
 from application.timeline import TimelineTimeout
+from domain.envelope import invalid_input
 from domain.errors import (
     AlreadyExists,
     ConcurrencyConflict,
@@ -159,6 +160,12 @@ def install(app: FastAPI) -> None:
         log.exception("unhandled error", extra={"request_id": request.state.request_id})
         return problem(request, 500, "Internal error", "see the server log for this request")
 
+    async def on_model(request: Request, error: Exception) -> JSONResponse:
+        # A value object refused input the request models let through: still bad input.
+        assert isinstance(error, ValidationError)
+        return _domain(request, invalid_input(error))
+
+    app.add_exception_handler(ValidationError, on_model)
     app.add_exception_handler(DomainError, on_domain)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)

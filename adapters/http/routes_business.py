@@ -11,12 +11,13 @@ from adapters.http.common import ERRORS, Deps, IdempotencyKey, Operator, Reader,
 from adapters.http.routes_runs import answer, command
 from adapters.http.schemas import CommandIn, CommandOut, DealOut, Key, StateOut, StatePage
 from application.ports import Page
+from application.queries import MAX_OFFSET
 from domain.payloads import DealStage
 
 router = APIRouter(responses=ERRORS)
 Id = Annotated[str, Path(min_length=1, max_length=64)]
 Limit = Annotated[int, Query(ge=1, le=1000)]
-Offset = Annotated[int, Query(ge=0)]
+Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET)]
 Status = Annotated[str | None, Query(max_length=32)]
 
 

@@ -19,12 +19,14 @@ from adapters.http.schemas import (
     StatsOut,
 )
 from application.emitter import EmitRequest
-from application.queries import DEFAULT_LIMIT, MAX_LIMIT
+from application.queries import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET, MAX_SEQ
 from domain.envelope import Envelope
 
 router = APIRouter(tags=["events"], responses=ERRORS)
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
-SinceSeq = Annotated[int | None, Query(ge=0, description="return events with seq > since_seq")]
+SinceSeq = Annotated[
+    int | None, Query(ge=0, le=MAX_SEQ, description="return events with seq > since_seq")
+]
 PathId = Annotated[str, Path(min_length=1, max_length=100)]
 
 
@@ -51,7 +53,7 @@ def by_correlation(
     d: Deps,
     correlation_id: PathId,
     limit: Limit = DEFAULT_LIMIT,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> CorrelationPage:
     events = d.queries.get_by_correlation_id(correlation_id, limit, offset)
     more = offset + len(events) if len(events) == limit else None

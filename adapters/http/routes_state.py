@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from adapters.http.common import ERRORS, Deps, Operator, Reader
 from adapters.http.routes_business import listing
 from adapters.http.schemas import Health, SessionOut, StateOut, StatePage
+from application.queries import MAX_OFFSET
 from domain.errors import NotFound
 
 router = APIRouter(responses=ERRORS)
@@ -22,7 +23,7 @@ def list_runs(
     status: Annotated[str | None, Query(max_length=32)] = None,
     session_id: Annotated[str | None, Query(max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> StatePage:
     page = d.queries.list_states("run", limit, offset, status=status, session_id=session_id)
     return listing(page, offset)
@@ -47,7 +48,9 @@ def get_session(d: Deps, session_id: Id) -> SessionOut:
     )
 
 
-@router.get("/healthz", tags=["operations"], summary="The process is up")
+@router.get(
+    "/healthz", tags=["operations"], summary="The process is up", response_model_exclude_none=True
+)
 def healthz() -> Health:
     return Health(status="ok")
 

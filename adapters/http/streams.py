@@ -18,6 +18,7 @@ from sse_starlette.sse import EventSourceResponse
 from starlette.concurrency import run_in_threadpool
 
 from adapters.http.common import ERRORS, Deps, Reader
+from application.queries import MAX_SEQ
 from domain.envelope import Envelope
 from domain.errors import InvalidInput
 
@@ -25,7 +26,7 @@ router = APIRouter(tags=["streams"], responses=ERRORS)
 TERMINAL = {"run_completed", "run_failed", "run_cancelled"}
 Id = Annotated[str, Path(min_length=1, max_length=64)]
 LastEventId = Annotated[str | None, Header(alias="Last-Event-ID", max_length=20)]
-SinceSeq = Annotated[int | None, Query(ge=0)]
+SinceSeq = Annotated[int | None, Query(ge=0, le=MAX_SEQ)]
 SSE: dict[int | str, dict[str, Any]] = {
     200: {"content": {"text/event-stream": {}}, "description": "SSE: id = seq, data = envelope"}
 }

@@ -13,12 +13,13 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
+from pydantic import ValidationError
 
 from application.envelopes import envelope_of
 from application.ports import Clock, IdSource
 from application.store import EventStore
 from application.timeline import Timeline
-from domain.envelope import Envelope
+from domain.envelope import Envelope, invalid_input
 from domain.errors import ConcurrencyConflict, EventIdConflict, NotFound
 from domain.model import Applied, EventMeta, ZakopsAggregate
 from domain.payloads import Payload
@@ -79,15 +80,18 @@ class AggregateService(Generic[A]):
         self, origin: Origin | None, session_id: str | None = None, run_id: str | None = None
     ) -> EventMeta:
         origin = origin or Origin()
-        return EventMeta(
-            event_id=origin.event_id or self.deps.ids.new_id(),
-            source=origin.source,
-            session_id=session_id,
-            run_id=run_id,
-            correlation_id=origin.correlation_id,
-            causation_id=origin.causation_id,
-            actor=origin.actor,
-        )
+        try:
+            return EventMeta(
+                event_id=origin.event_id or self.deps.ids.new_id(),
+                source=origin.source,
+                session_id=session_id,
+                run_id=run_id,
+                correlation_id=origin.correlation_id,
+                causation_id=origin.causation_id,
+                actor=origin.actor,
+            )
+        except ValidationError as error:
+            raise invalid_input(error) from None
 
     # -- deciding without saving (the emitter's batch path) ------------------------------
     def make(self, type_name: str, meta: EventMeta, at: datetime, payload: Payload) -> A:

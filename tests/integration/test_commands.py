@@ -133,8 +133,11 @@ def test_actions_and_jobs(app: Container) -> None:
     statuses = {r.key: r.status for r in app.queries().list_states("action").items}
     assert statuses == {"A-1": "completed", "A-2": "rejected"}
     assert [e.type for e in app.queries().get_by_correlation_id("DL-0001")] == [
-        "action.created", "action.approved", "action.executing", "action.completed",
-    ]  # fmt: skip
+        "action.created",
+        "action.approved",
+        "action.executing",
+        "action.completed",
+    ]
 
 
 class TestEmitter:
@@ -149,9 +152,14 @@ class TestEmitter:
         emit("system.startup", {"message": "hello"})
         types = [e.type for e in reversed(app.queries().get_recent(10))]
         assert types == [
-            "run_created", "run_started", "deal.created", "action.created",
-            "worker.job_queued", "custom.feedback", "system.startup",
-        ]  # fmt: skip
+            "run_created",
+            "run_started",
+            "deal.created",
+            "action.created",
+            "worker.job_queued",
+            "custom.feedback",
+            "system.startup",
+        ]
         system = app.queries().get_recent(1)[0]
         assert (system.session_id, system.seq) == (None, None)
 

@@ -57,8 +57,9 @@ def test_killed_worker_resumes_exactly_once(app: Container, settings: Settings) 
     view = app.timeline_view()
     worker = subprocess.Popen(
         [sys.executable, "-m", "entrypoints.worker", "--batch-size", "50"],
-        cwd=ROOT, env=worker_env(settings),
-    )  # fmt: skip
+        cwd=ROOT,
+        env=worker_env(settings),
+    )
     try:
         deadline = time.monotonic() + 60
         while view.position() == 0 and time.monotonic() < deadline:

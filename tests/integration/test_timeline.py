@@ -157,8 +157,9 @@ def test_concurrent_writers_get_dense_seq(app: Container) -> None:
     def writer(t: int) -> None:
         try:
             for i in range(per_thread):
-                emitted = app.emitter().emit("custom.tick", {"t": t, "i": i},
-                                             session_id=f"s-{(t + i) % sessions}")  # fmt: skip
+                emitted = app.emitter().emit(
+                    "custom.tick", {"t": t, "i": i}, session_id=f"s-{(t + i) % sessions}"
+                )
                 assert emitted.envelope is not None
                 with lock:
                     acknowledged.append(emitted.envelope.event_id)

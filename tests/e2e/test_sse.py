@@ -1,0 +1,99 @@
+"""Live SSE streams through a real uvicorn server: resume with Last-Event-ID, live events,
+run streams that end after the terminal event."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from pydantic import SecretStr
+
+from entrypoints.asgi import create_app
+from entrypoints.settings import Settings
+from tests.e2e.conftest import KEYS, R, W
+from tests.e2e.server import running
+
+
+@pytest.fixture
+def base_url(http_settings: Settings) -> Iterator[str]:
+    app = create_app(http_settings.model_copy(update={"api_keys": SecretStr(KEYS)}))
+    app.state.deps.stream_poll_seconds = 0.05
+    with running(app) as url:
+        yield url
+
+
+def read_events(response: httpx.Response, count: int) -> list[dict[str, str]]:
+    events: list[dict[str, str]] = []
+    current: dict[str, str] = {}
+    for line in response.iter_lines():
+        if not line:
+            if "data" in current:
+                events.append(current)
+                if len(events) == count:
+                    return events
+            current = {}
+            continue
+        if line.startswith(":"):
+            continue  # heartbeat
+        key, _, value = line.partition(": ")
+        current[key] = value
+    return events
+
+
+def emit(client: httpx.Client, n: int, session: str = "s-1") -> None:
+    for i in range(n):
+        body = {"type": "custom.tick", "payload": {"i": i}, "session_id": session}
+        assert client.post("/api/events", json=body, headers=W).status_code == 201
+
+
+def test_reconnect_with_last_event_id_gets_exactly_the_rest(base_url: str) -> None:
+    with httpx.Client(base_url=base_url, timeout=10) as client:
+        emit(client, 8)
+        url = "/api/sessions/s-1/events/stream"
+        with client.stream("GET", url, headers=R) as response:
+            assert response.headers["content-type"].startswith("text/event-stream")
+            first = read_events(response, 5)
+        assert [e["id"] for e in first] == ["1", "2", "3", "4", "5"]
+        resume = {**R, "Last-Event-ID": first[-1]["id"]}
+        with client.stream("GET", url, headers=resume) as response:
+            rest = read_events(response, 3)
+        assert [e["id"] for e in rest] == ["6", "7", "8"]
+        assert [json.loads(e["data"])["payload"]["i"] for e in rest] == [5, 6, 7]
+        with client.stream("GET", f"{url}?since_seq=7", headers=R) as response:
+            assert [e["id"] for e in read_events(response, 1)] == ["8"]
+
+
+def test_live_event_arrives_while_connected(base_url: str) -> None:
+    with httpx.Client(base_url=base_url, timeout=10) as client:
+        emit(client, 1)
+
+        def later() -> None:
+            time.sleep(0.3)
+            with httpx.Client(base_url=base_url, timeout=10) as writer:
+                emit(writer, 2)
+
+        thread = threading.Thread(target=later)
+        thread.start()
+        with client.stream("GET", "/api/sessions/s-1/events/stream", headers=R) as response:
+            events = read_events(response, 3)
+        thread.join()
+        assert [e["id"] for e in events] == ["1", "2", "3"]
+        assert [e["event"] for e in events] == ["custom.tick"] * 3
+
+
+def test_run_stream_ends_after_the_terminal_event(base_url: str) -> None:
+    with httpx.Client(base_url=base_url, timeout=10) as client:
+        client.post("/api/sessions/s-2/runs", json={"run_id": "r-2"}, headers=W)
+        client.post("/api/runs/r-2/start", json={}, headers=W)
+        client.post("/api/runs/r-2/complete", json={}, headers=W)
+        with client.stream("GET", "/api/runs/r-2/events/stream", headers=R) as response:
+            events = read_events(response, 10)  # returns when the server closes the stream
+        assert [e["event"] for e in events] == ["run_created", "run_started", "run_completed"]
+        unknown = client.get("/api/runs/nope/events/stream", headers=R)
+        assert unknown.status_code == 404
+        bad = client.get("/api/sessions/s-2/events/stream", headers={**R, "Last-Event-ID": "x"})
+        assert bad.status_code == 422
