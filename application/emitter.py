@@ -133,8 +133,7 @@ class Emitter:
             answers.append(applied)
         changed = [agg for agg in loaded.values() if agg is not None and agg.pending_events]
         if changed:
-            recordings = self.deps.store.save(*changed)
-            self.deps.timeline.record(recordings, self.deps.wait_timeout)
+            self.deps.write(*changed)
         return self._answers(decided, answers)
 
     def _answers(self, decided: list[_Decided], answers: list[Applied | None]) -> list[Emitted]:

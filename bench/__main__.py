@@ -27,6 +27,7 @@ from rich.table import Table
 from adapters.persistence.environment import library_env
 from application.emitter import EmitRequest
 from bench.backends import Backend, container_for, percentile, postgres_backend, sqlite_backend
+from bench.http import http_rate, in_process_rate
 from domain.model import EventMeta
 from domain.payloads import RunCreatedPayload, RunStartedPayload, ThinkingPayload
 from domain.run import Run
@@ -231,6 +232,18 @@ def bench_backend(backend: Backend, args: argparse.Namespace, folder: Path) -> l
                 "p99 ratio <= 1.5x",
             )
         )
+    inproc = in_process_rate(fresh(backend, "inproc"), args.single)
+    http, median, p99 = http_rate(fresh(backend, "http"), clients=8, per_client=args.single // 8)
+    rows.append(
+        Row(
+            name,
+            "(5) POST /api/events, uvicorn, 8 clients",
+            f"{http:,.0f}/s, p50 {median * 1e3:.1f} / p99 {p99 * 1e3:.1f} ms",
+            f"in-process emitter {inproc:,.0f}/s",
+            http / inproc,
+            ">= 50%",
+        )
+    )
     return rows
 
 

@@ -74,6 +74,7 @@ class Container(containers.DeclarativeContainer):
         ids=ids,
         retries=settings.provided.command_retries,
         wait_timeout=settings.provided.timeline_wait_seconds,
+        single_writer=providers.Callable(lambda s: s.store != "postgres", settings),
     )
     runs = providers.Singleton(RunService, deps)
     deals = providers.Singleton(DealService, deps)

@@ -37,8 +37,8 @@ def make_app(deps: ApiDeps) -> FastAPI:
     app.state.deps = deps
     app.state.metrics = observability.Metrics(lambda: float(deps.timeline.lag()))
     problems.install(app)
-    observability.install(app, app.state.metrics)
     app.add_middleware(observability.BodyLimit, limit=deps.max_body_bytes)
+    app.add_middleware(observability.RequestContext, metrics=app.state.metrics)
     for router in (events, streams, runs, business, state):
         app.include_router(router)
 

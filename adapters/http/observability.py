@@ -6,10 +6,9 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
-from fastapi import FastAPI, Request, Response
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -123,30 +122,54 @@ class BodyTooLarge(Exception):
     pass
 
 
-def install(app: FastAPI, metrics: Metrics) -> None:
-    @app.middleware("http")
-    async def request_id_and_log(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        request_id = request.headers.get("x-request-id", "")[:64] or uuid.uuid4().hex
-        request.state.request_id = request_id
+class RequestContext:
+    """Pure ASGI middleware: a request id on every response, metrics and one access log
+    line per request. (Starlette's BaseHTTPMiddleware costs far more per request.)"""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        given = (
+            dict(scope.get("headers", [])).get(b"x-request-id", b"")[:64].decode(errors="replace")
+        )
+        request_id = given or uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = request_id
         started = time.perf_counter()
-        response = await call_next(request)
-        elapsed = time.perf_counter() - started
-        route = getattr(request.scope.get("route"), "path", "unmatched")
-        response.headers["X-Request-ID"] = request_id
-        metrics.requests.labels(request.method, route, str(response.status_code)).inc()
-        metrics.latency.labels(route).observe(elapsed)
-        if request.method == "POST" and response.status_code == 201:
-            metrics.events.inc()
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = list(message.get("headers", []))
+                headers.append((b"x-request-id", request_id.encode()))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            self._observe(scope, request_id, status, time.perf_counter() - started)
+
+    def _observe(self, scope: Scope, request_id: str, status: int, elapsed: float) -> None:
+        route = getattr(scope.get("route"), "path", "unmatched")
+        method = scope["method"]
+        self.metrics.requests.labels(method, route, str(status)).inc()
+        self.metrics.latency.labels(route).observe(elapsed)
+        if method == "POST" and status == 201:
+            self.metrics.events.inc()
         log.info(
             "request",
             extra={
                 "request_id": request_id,
-                "method": request.method,
-                "path": request.url.path,
-                "status": response.status_code,
+                "method": method,
+                "path": scope["path"],
+                "status": status,
                 "duration_ms": round(elapsed * 1000, 2),
             },
         )
-        return response

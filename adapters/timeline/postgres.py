@@ -107,6 +107,10 @@ class PostgresTimelineView(SqlTimelineView):
     def transaction(self) -> Iterator[Cursor]:
         # Pipeline mode: the batch's writes travel together and wait for one round trip.
         with self.pool.connection() as connection, connection.pipeline(), connection.transaction():
+            # The timeline is derived: if the server crashed and lost this commit, its tracking
+            # row is lost with it and the rows are projected again from the log. So it need
+            # not wait for the disk (the events themselves are committed durably).
+            connection.execute("SET LOCAL synchronous_commit = off")
             yield _PgCursor(connection.cursor())
 
     def lock_and_position(self, cur: Cursor) -> int:

@@ -4,6 +4,7 @@ waiting for the timeline, and turning written events into envelopes with `seq`."
 from __future__ import annotations
 
 import random
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -12,7 +13,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
-from eventsourcing.persistence import IntegrityError
+from eventsourcing.persistence import IntegrityError, Recording
 from pydantic import ValidationError
 
 from application.envelopes import envelope_of
@@ -61,6 +62,23 @@ class Services:
     ids: IdSource
     retries: int = 10
     wait_timeout: float = 5.0
+    single_writer: bool = False
+    _write_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def write(self, *aggregates: ZakopsAggregate) -> list[Recording[UUID]]:
+        """Save, then project what was saved, returning the recordings.
+
+        With an embedded store (SQLite, memory) this process is the only writer, so saves
+        and their projection are serialised here: writers queue on a lock instead of on
+        the database's busy timeout, and every projection takes the fast path."""
+        if not self.single_writer:
+            recordings = self.store.save(*aggregates)
+            self.timeline.record(recordings, self.wait_timeout)
+            return recordings
+        with self._write_lock:
+            recordings = self.store.save(*aggregates)
+            self.timeline.record(recordings, self.wait_timeout)
+        return recordings
 
     def backoff(self, attempt: int) -> None:
         """Sleep a little before retrying after an optimistic-concurrency conflict."""
@@ -209,10 +227,9 @@ class AggregateService(Generic[A]):
         raise ConcurrencyConflict(f"{self.aggregate.KIND} {key} kept changing; try again")
 
     def commit(self, *aggregates: ZakopsAggregate) -> CommandResult:
-        recordings = self.deps.store.save(*aggregates)
+        recordings = self.deps.write(*aggregates)
         if not recordings:
             return CommandResult([], written=False)
-        self.deps.timeline.record(recordings, self.deps.wait_timeout)
         ids = [envelope_of(r.domain_event, r.notification.id).event_id for r in recordings]
         return CommandResult(self.envelopes(ids))
 
