@@ -15,7 +15,7 @@ $(STAMP): $(BIN)/python pyproject.toml
 	@touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/python -m entrypoints.serve
+	$(BIN)/zakops serve
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -80,6 +80,10 @@ class QueryService:
         names = sorted({resolve(t).name for t in types or []})
         return self.view.recent(check_limit(limit), names)
 
+    def get_events_after(self, position: int = 0, limit: int = DEFAULT_LIMIT) -> list[Envelope]:
+        """Every event after a global position, in log order (for tails and exports)."""
+        return self.view.after(check_non_negative(position, "position"), check_limit(limit))
+
     def get_by_correlation_id(
         self, correlation_id: str, limit: int = DEFAULT_LIMIT, offset: int = 0
     ) -> list[Envelope]:

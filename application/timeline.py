@@ -14,7 +14,8 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from uuid import UUID
 
 from eventsourcing.persistence import Notification, Recording
@@ -29,6 +30,15 @@ from domain.model import ZakopsAggregate
 
 class TimelineTimeout(Exception):
     """The timeline did not reach a position within the bounded wait."""
+
+
+@dataclass(frozen=True)
+class ProjectionStatus:
+    name: str
+    position: int
+    head: int
+    lag_events: int
+    lag_seconds: float
 
 
 class Timeline:
@@ -52,8 +62,24 @@ class Timeline:
         """How many notifications the projection is behind the log (by id)."""
         return max(0, self.store.head() - self.view.position())
 
-    def catch_up(self, until: int | None = None) -> int:
-        """Project everything after the tracking position (up to `until` when given)."""
+    def status(self) -> ProjectionStatus:
+        """How far the projection is behind the log, in events and in seconds."""
+        head, position = self.store.head(), self.view.position()
+        seconds = 0.0
+        if head > position:
+            newest = self.store.recorder.select_notifications(start=head, limit=1)
+            oldest = self.store.recorder.select_notifications(start=position + 1, limit=1)
+            if newest and oldest:
+                newest_at = self.store.mapper.to_domain_event(newest[0]).timestamp  # type: ignore[attr-defined]  # our events carry a timestamp
+                oldest_at = self.store.mapper.to_domain_event(oldest[0]).timestamp  # type: ignore[attr-defined]  # our events carry a timestamp
+                seconds = max(0.0, (newest_at - oldest_at).total_seconds())
+        return ProjectionStatus(self.view.name, position, head, max(0, head - position), seconds)
+
+    def catch_up(
+        self, until: int | None = None, progress: Callable[[int, int], None] | None = None
+    ) -> int:
+        """Project everything after the tracking position (up to `until` when given);
+        `progress(position, head)` is called after each batch."""
         with self._lock:
             position = self.view.position()
             while until is None or position < until:
@@ -70,6 +96,8 @@ class Timeline:
                     position = self.view.position()  # another worker moved it; go on from there
                     continue
                 position = last
+                if progress is not None:
+                    progress(position, until or self.store.head())
             self._position = max(self._position, position)
             return position
 
@@ -144,10 +172,11 @@ class Timeline:
                 raise TimelineTimeout(f"timeline did not reach position {position} in {timeout}s")
             delay = min(delay * 2, 0.05)
 
-    def rebuild(self) -> int:
-        """Drop the timeline rows and tracking, then replay the whole log."""
+    def rebuild(self, progress: Callable[[int, int], None] | None = None) -> int:
+        """Drop the timeline rows and tracking, then replay the whole log. Each batch commits
+        on its own, so an interrupted rebuild is simply resumed by the next catch-up."""
         with self._lock:
             self.view.reset()
             self._position = 0
             self._recent.clear()
-        return self.catch_up()
+        return self.catch_up(progress=progress)

@@ -86,6 +86,9 @@ class MemoryTimelineView:
         rows = [r for r in reversed(self._rows) if not types or r.type in types]
         return rows[:limit]
 
+    def after(self, position: int, limit: int) -> list[Envelope]:
+        return [r for r in self._rows if (r.position or 0) > position][:limit]
+
     def by_correlation(self, correlation_id: str, limit: int, offset: int) -> list[Envelope]:
         rows = [r for r in self._rows if r.correlation_id == correlation_id]
         return rows[offset : offset + limit]

@@ -243,6 +243,9 @@ class SqlTimelineView(ABC):
         marks = ", ".join("?" * len(types))
         return self._select(f"type IN ({marks})", tuple(types), "position DESC", limit)
 
+    def after(self, position: int, limit: int) -> list[Envelope]:
+        return self._select("position > ?", (position,), "position", limit)
+
     def by_correlation(self, correlation_id: str, limit: int, offset: int) -> list[Envelope]:
         return self._select("correlation_id = ?", (correlation_id,), "position", limit, offset)
 

@@ -1,0 +1,1 @@
+"""The operator CLI (Typer + rich), assembled by entrypoints/cli.py."""

@@ -1,0 +1,51 @@
+"""What the CLI commands need, as plain objects built lazily by the composition root."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from application.emitter import Emitter
+from application.queries import QueryService
+from application.services.actions import ActionService
+from application.services.deals import DealService
+from application.services.jobs import JobService
+from application.services.runs import RunService
+from application.services.sessions import SessionService
+from application.timeline import Timeline
+
+
+@dataclass
+class CliContext:
+    runs: RunService
+    deals: DealService
+    actions: ActionService
+    jobs: JobService
+    sessions: SessionService
+    emitter: Emitter
+    queries: QueryService
+    timeline: Timeline
+    init_db: Callable[[], None]
+    describe_store: Callable[[], dict[str, Any]]
+    create_key: Callable[[str], str]
+    close: Callable[[], None]
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Overrides:
+    """Global options that override the settings (`--store`, `--dsn`, `--sqlite-path`)."""
+
+    store: str | None = None
+    dsn: str | None = None
+    sqlite_path: str | None = None
+
+
+@dataclass
+class Hooks:
+    """Entry points the adapter cannot import itself (they live in `entrypoints`)."""
+
+    build: Callable[[Overrides], CliContext]
+    serve: Callable[[Overrides, str | None, int | None, int, str], None]
+    demo: Callable[[CliContext, Callable[[str], None]], str]

@@ -1,0 +1,133 @@
+"""Set-up and operations: db init/check, serve, demo, projections, API keys."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated
+
+import typer
+from rich.progress import Progress
+
+from adapters.cli.app import Lazy, guarded
+from adapters.cli.context import Hooks
+from adapters.cli.output import console, print_json, table
+
+Json = Annotated[bool, typer.Option("--json", help="machine-readable JSON")]
+PROJECTIONS = ("timeline",)
+Yes = Annotated[bool, typer.Option("--yes", help="really drop and replay")]
+Role = Annotated[str, typer.Option(help="reader | writer | operator")]
+
+
+def _projection(name: str) -> str:
+    if name not in PROJECTIONS:
+        raise typer.BadParameter(f"unknown projection {name!r}; known: {', '.join(PROJECTIONS)}")
+    return name
+
+
+def register(app: typer.Typer, ctx: Lazy, hooks: Hooks) -> None:
+    db = typer.Typer(help="Create and check the store's schema and tables.")
+    projections = typer.Typer(help="Projection workers: status, run, rebuild.")
+    keys = typer.Typer(help="API keys for the HTTP API.")
+    app.add_typer(db, name="db")
+    app.add_typer(projections, name="projections")
+    app.add_typer(keys, name="keys")
+
+    @db.command("init")
+    @guarded
+    def init() -> None:
+        """Create our schema and tables on the configured store (idempotent)."""
+        ctx().init_db()
+        console.print("[green]store ready[/green]")
+
+    @db.command("check")
+    @guarded
+    def check(as_json: Json = False) -> None:
+        """Connectivity, versions and table presence."""
+        report = ctx().describe_store()
+        if as_json:
+            print_json(report)
+            return
+        table("store", ["check", "value"], [(k, v) for k, v in report.items()])
+        if not all(report.get("tables", {}).values()):
+            raise typer.Exit(3)
+
+    @app.command("serve")
+    @guarded
+    def serve(
+        host: Annotated[str | None, typer.Option()] = None,
+        port: Annotated[int | None, typer.Option(min=0, max=65535)] = None,
+        workers: Annotated[int, typer.Option(min=1, max=64)] = 1,
+        log_level: Annotated[str, typer.Option()] = "info",
+    ) -> None:
+        """Serve the HTTP API with uvicorn."""
+        hooks.serve(ctx.overrides, host, port, workers, log_level)
+
+    @app.command("demo")
+    @guarded
+    def demo() -> None:
+        """Fill the store with a realistic demo: runs, deals, actions and a dead job."""
+        context = ctx()
+        with Progress(console=console, transient=True) as progress:
+            task = progress.add_task("writing the demo", total=None)
+            session = hooks.demo(context, lambda step: progress.update(task, description=step))
+        console.print(
+            f"[green]demo written[/green]: try `zakops sessions events {session}`, "
+            "`zakops runs list`, `zakops jobs list --status dlq`"
+        )
+
+    @projections.command("status")
+    @guarded
+    def status(as_json: Json = False) -> None:
+        """Each projection's position and lag behind the log (events and seconds)."""
+        rows = [ctx().timeline.status()]
+        if as_json:
+            print_json({"projections": rows})
+            return
+        cells = [(r.name, r.position, r.head, r.lag_events, f"{r.lag_seconds:.1f}") for r in rows]
+        table("projections", ["name", "position", "head", "lag (events)", "lag (s)"], cells)
+
+    @projections.command("run")
+    @guarded
+    def run(
+        name: Annotated[str, typer.Argument(help="timeline")] = "timeline",
+        once: Annotated[bool, typer.Option(help="catch up, then exit")] = False,
+        poll: Annotated[float, typer.Option(min=0.01)] = 0.5,
+    ) -> None:
+        """Run projection workers in the foreground until interrupted (Ctrl-C)."""
+        timeline = ctx().timeline
+        _projection(name)
+        console.print(f"following the log into {name} (Ctrl-C stops)")
+        while True:
+            position = timeline.catch_up()
+            if once:
+                console.print(f"{name} at {position}")
+                return
+            time.sleep(poll)
+
+    @projections.command("rebuild")
+    @guarded
+    def rebuild(name: Annotated[str, typer.Argument(help="timeline")], yes: Yes = False) -> None:
+        """Drop a projection's rows and replay the whole log into it (with progress)."""
+        _projection(name)
+        if not yes:
+            raise typer.BadParameter("rebuild drops the projection's rows: add --yes")
+        timeline = ctx().timeline
+        with Progress(console=console) as progress:
+            task = progress.add_task(f"rebuilding {name}", total=max(1, timeline.store.head()))
+
+            def step(done: int, head: int) -> None:
+                progress.update(task, completed=done, total=max(1, head))
+
+            position = timeline.rebuild(step)
+        console.print(f"[green]{name} rebuilt[/green] up to position {position}")
+
+    @keys.command("create")
+    @guarded
+    def create(
+        role: Annotated[str, typer.Option(help="reader | writer | operator")] = "reader",
+    ) -> None:
+        """Create an API key (printed once; kept in the local key file)."""
+        if role not in {"reader", "writer", "operator"}:
+            raise typer.BadParameter("use reader, writer or operator", param_hint="--role")
+        key = ctx().create_key(role)
+        console.print(f"{role} key: [bold]{key}[/bold]")

@@ -1,0 +1,109 @@
+"""`zakops`: the operator CLI, assembled here (the container is built in the Typer callback's
+first command, never at import time)."""
+
+from __future__ import annotations
+
+import os
+import platform
+from typing import Any
+
+from adapters.cli.app import make_cli
+from adapters.cli.context import CliContext, Hooks, Overrides
+from entrypoints.container import Container, build, close, init_db
+from entrypoints.keys import create_key
+from entrypoints.settings import Settings
+
+
+def settings_for(overrides: Overrides) -> Settings:
+    update: dict[str, Any] = {}
+    if overrides.dsn:
+        update.update(store="postgres", postgres_dsn=overrides.dsn)
+    if overrides.sqlite_path:
+        update.update(sqlite_path=overrides.sqlite_path)
+    if overrides.store:
+        update["store"] = overrides.store
+    return Settings(**update)
+
+
+def describe(container: Container) -> dict[str, Any]:
+    from importlib.metadata import version
+
+    settings: Settings = container.settings()
+    report: dict[str, Any] = {"store": settings.store, "python": platform.python_version()}
+    if settings.store == "sqlite":
+        report["location"] = str(settings.sqlite_path)
+    if settings.store == "postgres":
+        from psycopg.conninfo import conninfo_to_dict
+
+        from adapters.persistence.postgres import server_version
+
+        info = conninfo_to_dict(settings.dsn())
+        report["location"] = f"{info.get('host')}:{info.get('port', 5432)}/{info.get('dbname')}"
+        report["schema"] = settings.postgres_schema
+        report["server"] = f"PostgreSQL {server_version(settings.dsn())}"
+    report["eventsourcing"] = version("eventsourcing")
+    store, timeline = container.store(), container.timeline()
+    report["events"] = store.head()
+    report["timeline position"] = timeline.view.position()
+    report["tables"] = {"events": True, "session_events": True, "projection_tracking": True}
+    return report
+
+
+def build_context(overrides: Overrides) -> CliContext:
+    settings = settings_for(overrides)
+    container = build(settings)
+    init_db(container)
+    return CliContext(
+        runs=container.runs(),
+        deals=container.deals(),
+        actions=container.actions(),
+        jobs=container.jobs(),
+        sessions=container.sessions(),
+        emitter=container.emitter(),
+        queries=container.queries(),
+        timeline=container.timeline(),
+        init_db=lambda: init_db(container),
+        describe_store=lambda: describe(container),
+        create_key=lambda role: create_key(settings, role),  # type: ignore[arg-type]  # checked by the command
+        close=lambda: close(container),
+    )
+
+
+def serve(
+    overrides: Overrides, host: str | None, port: int | None, workers: int, log_level: str
+) -> None:
+    from entrypoints.serve import serve as run_server
+
+    # uvicorn builds the app from the environment in its own process(es)
+    for key, value in (
+        ("ZAKOPS_STORE", overrides.store),
+        ("ZAKOPS_POSTGRES_DSN", overrides.dsn),
+        ("ZAKOPS_SQLITE_PATH", overrides.sqlite_path),
+    ):
+        if value:
+            os.environ[key] = value
+    if overrides.dsn and not overrides.store:
+        os.environ["ZAKOPS_STORE"] = "postgres"
+    settings = settings_for(overrides)
+    update: dict[str, Any] = {}
+    if host:
+        update["host"] = host
+        os.environ["ZAKOPS_HOST"] = host
+    if port is not None:
+        update["port"] = port
+        os.environ["ZAKOPS_PORT"] = str(port)
+    run_server(settings.model_copy(update=update), workers=workers, log_level=log_level)
+
+
+def demo(context: CliContext, step: Any) -> str:
+    from entrypoints.demo import drive
+
+    return drive(context, step)
+
+
+def main() -> None:
+    make_cli(Hooks(build=build_context, serve=serve, demo=demo))()
+
+
+if __name__ == "__main__":
+    main()

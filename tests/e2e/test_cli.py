@@ -1,0 +1,176 @@
+"""The operator CLI through Typer's CliRunner against the real container (SQLite, PostgreSQL)."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from adapters.cli.app import make_cli
+from adapters.cli.context import Hooks
+from entrypoints.cli import build_context, demo, serve
+from entrypoints.settings import Settings
+
+runner = CliRunner()
+cli = make_cli(Hooks(build=build_context, serve=serve, demo=demo))
+
+
+@pytest.fixture
+def store_args(http_settings: Settings) -> list[str]:
+    if http_settings.store == "postgres":
+        return ["--dsn", http_settings.dsn()]
+    return ["--store", "sqlite", "--sqlite-path", str(http_settings.sqlite_path)]
+
+
+@pytest.fixture
+def env(http_settings: Settings, tmp_path: Path) -> dict[str, str]:
+    return {"ZAKOPS_POSTGRES_SCHEMA": http_settings.postgres_schema,
+            "ZAKOPS_DATA_DIR": str(tmp_path / "data"), "COLUMNS": "200"}  # fmt: skip
+
+
+def zakops(store_args: list[str], env: dict[str, str], *args: str, code: int = 0) -> str:
+    result = runner.invoke(cli, [*store_args, *args], env=env)
+    assert result.exit_code == code, (args, result.exit_code, result.output)
+    return result.output
+
+
+def test_db_init_check_demo_and_reads(store_args: list[str], env: dict[str, str]) -> None:
+    zakops(store_args, env, "db", "init")
+    zakops(store_args, env, "db", "init")  # idempotent
+    check = json.loads(zakops(store_args, env, "db", "check", "--json"))
+    assert check["tables"] == {"events": True, "session_events": True, "projection_tracking": True}
+    assert "demo written" in zakops(store_args, env, "demo")
+    runs = json.loads(zakops(store_args, env, "runs", "list", "--json"))
+    assert sorted(r["status"] for r in runs["items"]) == ["cancelled", "completed", "failed"]
+    dead = json.loads(zakops(store_args, env, "jobs", "list", "--status", "dlq", "--json"))
+    assert dead["total"] == 1
+    session = runs["items"][0]["session_id"]
+    timeline = json.loads(zakops(store_args, env, "sessions", "events", session, "--json"))
+    seqs = [e["seq"] for e in timeline["events"]]
+    assert seqs == list(range(1, len(seqs) + 1))
+    types = {e["type"] for e in timeline["events"]}
+    assert {"verify_fail", "verify_pass", "tool_policy_blocked", "run_cancelled"} <= types
+    completed = next(r["key"] for r in runs["items"] if r["status"] == "completed")
+    shown = json.loads(zakops(store_args, env, "runs", "show", completed, "--json"))
+    assert (shown["run"]["verified"], shown["run"]["status"]) == (True, "completed")
+    assert "completed" in zakops(store_args, env, "runs", "show", completed)
+    deals = json.loads(zakops(store_args, env, "deals", "list", "--json"))
+    assert sorted(d["status"] for d in deals["items"]) == ["archived", "loi"]
+    deal = next(d["key"] for d in deals["items"] if d["status"] == "loi")
+    assert (
+        json.loads(zakops(store_args, env, "deals", "show", deal, "--json"))["deal"]["stage"]
+        == "loi"
+    )
+    actions = json.loads(zakops(store_args, env, "actions", "list", "--json"))
+    assert sorted(a["status"] for a in actions["items"]) == ["completed", "rejected"]
+    recent = json.loads(zakops(store_args, env, "events", "recent", "--limit", "3", "--json"))
+    assert len(recent["events"]) == 3
+    one = json.loads(
+        zakops(store_args, env, "events", "get", recent["events"][0]["event_id"], "--json")
+    )
+    assert one == recent["events"][0]
+    stats = json.loads(zakops(store_args, env, "events", "stats", "--json"))
+    assert stats["total"] >= 30
+    correlated = json.loads(zakops(store_args, env, "events", "by-correlation", deal, "--json"))
+    assert correlated["events"][0]["type"] == "deal.created"
+    status = json.loads(zakops(store_args, env, "projections", "status", "--json"))
+    assert status["projections"][0]["lag_events"] == 0
+
+
+def test_operator_commands_refusals_and_bad_input(
+    store_args: list[str], env: dict[str, str]
+) -> None:
+    zakops(store_args, env, "emit", "run_created", "--session", "s-1", "--run", "r-1")
+    zakops(store_args, env, "emit", "run_started", "--run", "r-1", "--payload", '{"phase": "x"}')
+    out = json.loads(zakops(store_args, env, "runs", "cancel", "r-1", "--reason", "ops", "--json"))
+    assert out["events"][0]["type"] == "run_cancelled"
+    refused = zakops(store_args, env, "runs", "fail", "r-1", "--error", "x", code=1)
+    assert "run r-1 is cancelled" in refused
+    before = json.loads(zakops(store_args, env, "events", "stats", "--json"))["total"]
+    bad = zakops(
+        store_args, env, "emit", "custom.x", "--session", "s", "--payload", '"text"', code=2
+    )
+    assert len(bad.strip().splitlines()) == 1
+    zakops(store_args, env, "emit", "nope.type", "--session", "s", code=2)
+    zakops(store_args, env, "emit", "custom.x", "--payload", "@/no/such/file.json", code=2)
+    zakops(store_args, env, "emit", "custom.x", "--payload", "{not json", code=2)
+    zakops(store_args, env, "projections", "rebuild", "timeline", code=2)  # needs --yes
+    zakops(store_args, env, "events", "recent", "--limit", "0", code=2)
+    zakops(store_args, env, "runs", "show", "no-such-run", code=1)
+    after = json.loads(zakops(store_args, env, "events", "stats", "--json"))["total"]
+    assert after == before
+    zakops(store_args, env, "emit", "action.created", "--payload",
+           '{"action_id": "A-1", "action_type": "wire"}')  # fmt: skip
+    zakops(store_args, env, "actions", "quarantine", "A-1", "--reason", "odd")
+    zakops(store_args, env, "actions", "approve", "A-1")
+    zakops(store_args, env, "actions", "reject", "A-1", code=1)
+    zakops(store_args, env, "emit", "worker.job_queued", "--payload",
+           '{"job_id": "J-1", "job_type": "x", "max_attempts": 1}')  # fmt: skip
+    zakops(store_args, env, "emit", "worker.job_started", "--payload", '{"job_id": "J-1"}')
+    zakops(
+        store_args, env, "emit", "worker.job_failed", "--payload", '{"job_id": "J-1", "error": "e"}'
+    )
+    zakops(store_args, env, "emit", "worker.job_dlq", "--payload", '{"job_id": "J-1"}')
+    requeued = json.loads(zakops(store_args, env, "jobs", "requeue", "J-1", "--json"))
+    assert requeued["events"][0]["payload"]["requeued"] is True
+    rebuilt = zakops(store_args, env, "projections", "rebuild", "timeline", "--yes")
+    assert "timeline rebuilt" in rebuilt
+    assert "reader key: zk_" in zakops(store_args, env, "keys", "create", "--role", "reader")
+    zakops(store_args, env, "keys", "create", "--role", "admin", code=2)
+
+
+def test_tail_follow_receives_an_event_written_by_another_thread(
+    store_args: list[str], env: dict[str, str], http_settings: Settings
+) -> None:
+    zakops(store_args, env, "emit", "custom.first", "--session", "s-t")
+
+    def writer() -> None:
+        time.sleep(0.5)
+        context = build_context_for(http_settings)
+        try:
+            context.emitter.emit("custom.later", {"n": 1}, session_id="s-t")
+        finally:
+            context.close()
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    out = zakops(store_args, env, "events", "tail", "--session", "s-t", "--follow",
+                 "--max-events", "2", "--poll", "0.05", "--json")  # fmt: skip
+    thread.join()
+    lines = [json.loads(line) for line in out.strip().splitlines()]
+    assert [(e["type"], e["seq"]) for e in lines] == [("custom.first", 1), ("custom.later", 2)]
+    resumed = zakops(
+        store_args, env, "events", "tail", "--session", "s-t", "--since-seq", "1", "--json"
+    )
+    assert [json.loads(line)["seq"] for line in resumed.strip().splitlines()] == [2]
+
+
+def build_context_for(settings: Settings):  # type: ignore[no-untyped-def]  # test helper
+    from adapters.cli.context import Overrides
+
+    if settings.store == "postgres":
+        return build_context(Overrides(dsn=settings.dsn()))
+    return build_context(Overrides(store="sqlite", sqlite_path=str(settings.sqlite_path)))
+
+
+def test_help_reads_well() -> None:
+    top = runner.invoke(cli, ["--help"], env={"COLUMNS": "120"})
+    assert top.exit_code == 0
+    for group in [
+        "events",
+        "runs",
+        "deals",
+        "actions",
+        "jobs",
+        "projections",
+        "db",
+        "emit",
+        "serve",
+    ]:
+        assert group in top.output
+        assert runner.invoke(cli, [group, "--help"]).exit_code == 0
+    assert runner.invoke(cli, ["--store", "oracle", "runs", "list"]).exit_code == 2
