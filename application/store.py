@@ -16,6 +16,7 @@ from eventsourcing.persistence import Recording
 from eventsourcing.utils import Environment, EnvType
 
 from domain.action import Action
+from domain.archive import Archive
 from domain.deal import Deal
 from domain.job import Job
 from domain.run import Run
@@ -38,6 +39,7 @@ class EventStore(Application[UUID]):
         Action: SNAPSHOT_INTERVAL,
         Job: SNAPSHOT_INTERVAL,
         Session: SNAPSHOT_INTERVAL,
+        Archive: SNAPSHOT_INTERVAL,
     }
 
     def construct_env(self, name: str, env: EnvType | None = None) -> Environment:

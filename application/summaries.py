@@ -73,7 +73,7 @@ def _state_change(envelope: Envelope) -> StateRow | None:
         return StateRow(
             "run", envelope.run_id, status, envelope.session_id, None, at, position, data
         )
-    if kind.startswith("deal."):
+    if kind.startswith("deal.") and payload.get("deal_id"):
         stage = payload.get("to_stage") or payload.get("stage") or ""
         if kind == "deal.archived":
             stage = "archived"
@@ -83,7 +83,7 @@ def _state_change(envelope: Envelope) -> StateRow | None:
         return StateRow(
             "deal", payload["deal_id"], stage, None, payload["deal_id"], at, position, data
         )
-    if kind in ACTION_STATUS:
+    if kind in ACTION_STATUS and payload.get("action_id"):
         if kind == "action.created":
             data = {"action_type": payload.get("action_type"), "title": payload.get("title")}
         if kind == "action.failed":
@@ -98,7 +98,7 @@ def _state_change(envelope: Envelope) -> StateRow | None:
             position,
             data,
         )
-    if kind in JOB_STATUS:
+    if kind in JOB_STATUS and payload.get("job_id"):
         if kind == "worker.job_queued":
             data = {
                 "job_type": payload.get("job_type"),

@@ -11,108 +11,58 @@ concurrent writers share batches.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
 from uuid import UUID
 
-from eventsourcing.persistence import Notification, Recording
+from eventsourcing.persistence import Recording
 
 from application.envelopes import envelope_of
 from application.ports import ProjectionConflict, StateRow, TimelineView
+from application.projector import Decoded, Projector
 from application.store import EventStore
 from application.summaries import state_change
 from domain.envelope import Envelope
 from domain.model import ZakopsAggregate
+
+INTERNAL = frozenset({"archive.opened"})  # bookkeeping events that are not part of history
 
 
 class TimelineTimeout(Exception):
     """The timeline did not reach a position within the bounded wait."""
 
 
-@dataclass(frozen=True)
-class ProjectionStatus:
-    name: str
-    position: int
-    head: int
-    lag_events: int
-    lag_seconds: float
+class Timeline(Projector):
+    name = "timeline"
 
-
-class Timeline:
     def __init__(
         self, store: EventStore, view: TimelineView, batch_size: int = 500, cache_size: int = 20_000
     ) -> None:
-        self.store = store
+        super().__init__(store, batch_size)
         self.view = view
-        self.batch_size = batch_size
-        self._lock = threading.Lock()
-        self._position = 0
         self._recent: OrderedDict[str, Envelope] = OrderedDict()
         self._cache_size = cache_size
 
-    @property
-    def position(self) -> int:
-        """The last notification this process knows to be projected."""
-        return self._position
+    def view_position(self) -> int:
+        return self.view.position()
 
-    def lag(self) -> int:
-        """How many notifications the projection is behind the log (by id)."""
-        return max(0, self.store.head() - self.view.position())
+    def project(self, decoded: Decoded, last: int, expected: int) -> None:
+        rows, states = self._rows(decoded)
+        self._remember(self.view.commit(rows, states, last, expected=expected))
 
-    def status(self) -> ProjectionStatus:
-        """How far the projection is behind the log, in events and in seconds."""
-        head, position = self.store.head(), self.view.position()
-        seconds = 0.0
-        if head > position:
-            newest = self.store.recorder.select_notifications(start=head, limit=1)
-            oldest = self.store.recorder.select_notifications(start=position + 1, limit=1)
-            if newest and oldest:
-                newest_at = self.store.mapper.to_domain_event(newest[0]).timestamp  # type: ignore[attr-defined]  # our events carry a timestamp
-                oldest_at = self.store.mapper.to_domain_event(oldest[0]).timestamp  # type: ignore[attr-defined]  # our events carry a timestamp
-                seconds = max(0.0, (newest_at - oldest_at).total_seconds())
-        return ProjectionStatus(self.view.name, position, head, max(0, head - position), seconds)
+    def reset_view(self) -> None:
+        self.view.reset()
 
-    def catch_up(
-        self, until: int | None = None, progress: Callable[[int, int], None] | None = None
-    ) -> int:
-        """Project everything after the tracking position (up to `until` when given);
-        `progress(position, head)` is called after each batch."""
-        with self._lock:
-            position = self.view.position()
-            while until is None or position < until:
-                notifications = self.store.recorder.select_notifications(
-                    start=position + 1, limit=self.batch_size
-                )
-                if not notifications:
-                    break
-                rows, states = self._batch(notifications)
-                last = notifications[-1].id
-                try:
-                    self._remember(self.view.commit(rows, states, last, expected=position))
-                except ProjectionConflict:
-                    position = self.view.position()  # another worker moved it; go on from there
-                    continue
-                position = last
-                if progress is not None:
-                    progress(position, until or self.store.head())
-            self._position = max(self._position, position)
-            return position
-
-    def _batch(
-        self, notifications: Sequence[Notification]
-    ) -> tuple[list[Envelope], list[StateRow]]:
-        decoded = [(self.store.mapper.to_domain_event(n), n.id) for n in notifications]
-        return self._rows(decoded)
+    def forget(self) -> None:
+        self._recent.clear()
 
     @staticmethod
     def _rows(events: Iterable[tuple[object, int]]) -> tuple[list[Envelope], list[StateRow]]:
         rows: list[Envelope] = []
         states: list[StateRow] = []
         for event, position in events:
-            if not isinstance(event, ZakopsAggregate.Event):
+            if not isinstance(event, ZakopsAggregate.Event) or event.event_type in INTERNAL:
                 continue
             envelope = envelope_of(event, position)
             rows.append(envelope)
@@ -171,12 +121,3 @@ class Timeline:
             if time.monotonic() >= deadline:
                 raise TimelineTimeout(f"timeline did not reach position {position} in {timeout}s")
             delay = min(delay * 2, 0.05)
-
-    def rebuild(self, progress: Callable[[int, int], None] | None = None) -> int:
-        """Drop the timeline rows and tracking, then replay the whole log. Each batch commits
-        on its own, so an interrupted rebuild is simply resumed by the next catch-up."""
-        with self._lock:
-            self.view.reset()
-            self._position = 0
-            self._recent.clear()
-        return self.catch_up(progress=progress)
