@@ -116,3 +116,34 @@ class Projector(ABC):
 
     def forget(self) -> None:  # noqa: B027 - optional hook, most projections keep no cache
         """Drop in-memory state that depends on the view (after a reset)."""
+
+
+class Follower:
+    """Keeps projections caught up from a background thread (poll, catch up, repeat)."""
+
+    def __init__(self, projectors: Sequence[Projector], poll_seconds: float = 0.5) -> None:
+        self.projectors = list(projectors)
+        self.poll_seconds = poll_seconds
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.errors = 0
+
+    def step(self) -> None:
+        for projector in self.projectors:
+            try:
+                projector.catch_up()
+            except Exception:  # a database hiccup must not kill the follower; next poll retries
+                self.errors += 1
+
+    def start(self) -> None:
+        def loop() -> None:
+            while not self._stop.wait(self.poll_seconds):
+                self.step()
+
+        self._thread = threading.Thread(target=loop, name="zakops-projections", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)

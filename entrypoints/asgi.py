@@ -10,7 +10,8 @@ from fastapi import FastAPI
 
 from adapters.http.app import make_app
 from adapters.http.deps import ApiDeps
-from entrypoints.container import build, close, init_db
+from application.projector import Follower
+from entrypoints.container import build, close, init_db, projectors
 from entrypoints.keys import keyring
 from entrypoints.settings import Settings
 
@@ -19,6 +20,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     container = build(settings)
     init_db(container)
+    background = [p for name, p in projectors(container).items() if name != "timeline"]
+    follower = Follower(background)
+    if background:
+        follower.start()  # the legacy projection follows the log beside the API
     deps = ApiDeps(
         runs=container.runs(),
         deals=container.deals(),
@@ -30,6 +35,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         timeline=container.timeline(),
         keys=keyring(settings),
         max_body_bytes=settings.max_body_bytes,
+        projectors=background,
         on_shutdown=[lambda: close(container)],
     )
     return make_app(deps)

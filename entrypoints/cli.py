@@ -9,7 +9,7 @@ from typing import Any
 
 from adapters.cli.app import make_cli
 from adapters.cli.context import CliContext, Hooks, Overrides
-from entrypoints.container import Container, build, close, init_db
+from entrypoints.container import Container, build, close, init_db, projectors
 from entrypoints.keys import create_key
 from entrypoints.settings import Settings
 
@@ -66,6 +66,8 @@ def build_context(overrides: Overrides) -> CliContext:
         describe_store=lambda: describe(container),
         create_key=lambda role: create_key(settings, role),  # type: ignore[arg-type]  # checked by the command
         close=lambda: close(container),
+        projectors=projectors(container),
+        importer=container.importer(),
     )
 
 

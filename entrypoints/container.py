@@ -13,7 +13,9 @@ from adapters.system import SystemClock, UuidIds
 from adapters.timeline.memory import MemoryTimelineView
 from adapters.timeline.sqlite import SQLiteTimelineView
 from application.emitter import Emitter
+from application.legacy import LegacyImporter, LegacyProjector, LegacyView
 from application.ports import TimelineView
+from application.projector import Projector
 from application.queries import QueryService
 from application.services.actions import ActionService
 from application.services.base import Services
@@ -53,6 +55,22 @@ def _prepare_store(settings: Settings) -> None:
         ensure_schema(settings.dsn(), settings.postgres_schema)
 
 
+def _legacy_view(settings: Settings) -> LegacyView | None:
+    if settings.legacy_dsn is None:
+        return None
+    from adapters.legacy.postgres import PostgresLegacyView
+
+    return PostgresLegacyView(settings.legacy_dsn.get_secret_value())
+
+
+def _legacy(store: EventStore, view: LegacyView | None) -> LegacyProjector | None:
+    return None if view is None else LegacyProjector(store, view)
+
+
+def _importer(deps: Services, view: LegacyView | None) -> LegacyImporter | None:
+    return None if view is None else LegacyImporter(deps, view)
+
+
 def _store(settings: Settings) -> EventStore:
     _prepare_store(settings)
     return EventStore(env=_library_env(settings))
@@ -87,6 +105,18 @@ class Container(containers.DeclarativeContainer):
         services=providers.Dict(run=runs, deal=deals, action=actions, job=jobs, session=sessions),
     )
     queries = providers.Singleton(QueryService, timeline_view)
+    legacy_view = providers.Singleton(_legacy_view, settings)
+    legacy = providers.Singleton(_legacy, store, legacy_view)
+    importer = providers.Singleton(_importer, deps, legacy_view)
+
+
+def projectors(container: Container) -> dict[str, Projector]:
+    """Every enabled projection by name (the legacy one only with ZAKOPS_LEGACY_DSN)."""
+    found: dict[str, Projector] = {"timeline": container.timeline()}
+    legacy = container.legacy()
+    if legacy is not None:
+        found["legacy"] = legacy
+    return found
 
 
 def build(settings: Settings | None = None) -> Container:
@@ -98,11 +128,14 @@ def init_db(container: Container) -> None:
     """Create our schema and tables if missing (idempotent): `zakops db init`."""
     container.store()  # the library creates its tables (CREATE_TABLE=y) when constructed
     container.timeline_view().create_tables()
+    legacy = container.legacy_view()
+    if legacy is not None:
+        legacy.create_tables()  # our bookkeeping only; the zakops.* tables are never created
 
 
 def close(container: Container) -> None:
     container.store().close()
-    view = container.timeline_view()
-    closer = getattr(view, "close", None)
-    if closer is not None:
-        closer()
+    for view in (container.timeline_view(), container.legacy_view()):
+        closer = getattr(view, "close", None)
+        if closer is not None:
+            closer()

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from application.emitter import Emitter
+from application.legacy import LegacyImporter
+from application.projector import Projector
 from application.queries import QueryService
 from application.services.actions import ActionService
 from application.services.deals import DealService
@@ -30,7 +32,8 @@ class CliContext:
     describe_store: Callable[[], dict[str, Any]]
     create_key: Callable[[str], str]
     close: Callable[[], None]
-    extra: dict[str, Any] = field(default_factory=dict)
+    projectors: dict[str, Projector] = field(default_factory=dict)
+    importer: LegacyImporter | None = None
 
 
 @dataclass

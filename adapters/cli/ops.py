@@ -9,19 +9,20 @@ import typer
 from rich.progress import Progress
 
 from adapters.cli.app import Lazy, guarded
-from adapters.cli.context import Hooks
+from adapters.cli.context import CliContext, Hooks
 from adapters.cli.output import console, print_json, table
+from application.projector import Projector
 
 Json = Annotated[bool, typer.Option("--json", help="machine-readable JSON")]
-PROJECTIONS = ("timeline",)
 Yes = Annotated[bool, typer.Option("--yes", help="really drop and replay")]
 Role = Annotated[str, typer.Option(help="reader | writer | operator")]
 
 
-def _projection(name: str) -> str:
-    if name not in PROJECTIONS:
-        raise typer.BadParameter(f"unknown projection {name!r}; known: {', '.join(PROJECTIONS)}")
-    return name
+def _projection(context: CliContext, name: str) -> Projector:
+    if name not in context.projectors:
+        known = ", ".join(context.projectors)
+        raise typer.BadParameter(f"unknown or disabled projection {name!r}; enabled: {known}")
+    return context.projectors[name]
 
 
 def register(app: typer.Typer, ctx: Lazy, hooks: Hooks) -> None:
@@ -79,7 +80,7 @@ def register(app: typer.Typer, ctx: Lazy, hooks: Hooks) -> None:
     @guarded
     def status(as_json: Json = False) -> None:
         """Each projection's position and lag behind the log (events and seconds)."""
-        rows = [ctx().timeline.status()]
+        rows = [projector.status() for projector in ctx().projectors.values()]
         if as_json:
             print_json({"projections": rows})
             return
@@ -89,18 +90,19 @@ def register(app: typer.Typer, ctx: Lazy, hooks: Hooks) -> None:
     @projections.command("run")
     @guarded
     def run(
-        name: Annotated[str, typer.Argument(help="timeline")] = "timeline",
+        name: Annotated[str | None, typer.Argument(help="timeline or legacy (all)")] = None,
         once: Annotated[bool, typer.Option(help="catch up, then exit")] = False,
         poll: Annotated[float, typer.Option(min=0.01)] = 0.5,
     ) -> None:
         """Run projection workers in the foreground until interrupted (Ctrl-C)."""
-        timeline = ctx().timeline
-        _projection(name)
-        console.print(f"following the log into {name} (Ctrl-C stops)")
+        context = ctx()
+        chosen = [_projection(context, name)] if name else list(context.projectors.values())
+        names = ", ".join(p.name for p in chosen)
+        console.print(f"following the log into {names} (Ctrl-C stops)")
         while True:
-            position = timeline.catch_up()
+            positions = {p.name: p.catch_up() for p in chosen}
             if once:
-                console.print(f"{name} at {position}")
+                console.print(", ".join(f"{n} at {pos}" for n, pos in positions.items()))
                 return
             time.sleep(poll)
 
@@ -108,18 +110,41 @@ def register(app: typer.Typer, ctx: Lazy, hooks: Hooks) -> None:
     @guarded
     def rebuild(name: Annotated[str, typer.Argument(help="timeline")], yes: Yes = False) -> None:
         """Drop a projection's rows and replay the whole log into it (with progress)."""
-        _projection(name)
+        projector = _projection(ctx(), name)
         if not yes:
             raise typer.BadParameter("rebuild drops the projection's rows: add --yes")
-        timeline = ctx().timeline
         with Progress(console=console) as progress:
-            task = progress.add_task(f"rebuilding {name}", total=max(1, timeline.store.head()))
+            task = progress.add_task(f"rebuilding {name}", total=max(1, projector.store.head()))
 
             def step(done: int, head: int) -> None:
                 progress.update(task, completed=done, total=max(1, head))
 
-            position = timeline.rebuild(step)
+            position = projector.rebuild(step)
         console.print(f"[green]{name} rebuilt[/green] up to position {position}")
+
+    legacy = typer.Typer(help="The legacy ZakOps tables (needs ZAKOPS_LEGACY_DSN).")
+    app.add_typer(legacy, name="legacy")
+
+    @legacy.command("import")
+    @guarded
+    def import_history(as_json: Json = False) -> None:
+        """Import the history older software wrote into the legacy tables (idempotent)."""
+        importer = ctx().importer
+        if importer is None:
+            raise typer.BadParameter("no legacy database configured: set ZAKOPS_LEGACY_DSN")
+        with Progress(console=console, transient=True) as progress:
+            task = progress.add_task("importing legacy history", total=None)
+            summary = importer.run(lambda s: progress.update(task, completed=s.read))
+        result = {
+            "read": summary.read,
+            "imported": summary.imported,
+            "already_imported": summary.already,
+            "archives": len(summary.archives),
+        }
+        if as_json:
+            print_json(result)
+        else:
+            table("legacy import", ["", "rows"], list(result.items()))
 
     @keys.command("create")
     @guarded

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from adapters.http.auth import KeyRing
 from application.emitter import Emitter
+from application.projector import Projector
 from application.queries import QueryService
 from application.services.actions import ActionService
 from application.services.deals import DealService
@@ -27,6 +28,7 @@ class ApiDeps:
     queries: QueryService
     timeline: Timeline
     keys: KeyRing
+    projectors: list[Projector] = field(default_factory=list)
     max_body_bytes: int = 1_048_576
     stream_poll_seconds: float = 0.25
     heartbeat_seconds: float = 15.0

@@ -153,4 +153,5 @@ class Health(BaseModel):
     store: str | None = None
     timeline_position: int | None = None
     timeline_lag: int | None = None
+    projections: dict[str, dict[str, float]] | None = None
     detail: str | None = None

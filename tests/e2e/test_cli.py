@@ -174,3 +174,27 @@ def test_help_reads_well() -> None:
         assert group in top.output
         assert runner.invoke(cli, [group, "--help"]).exit_code == 0
     assert runner.invoke(cli, ["--store", "oracle", "runs", "list"]).exit_code == 2
+
+
+@pytest.mark.postgres
+def test_legacy_import_status_and_rebuild(tmp_path: Path) -> None:
+    from tests.integration.test_legacy import foreign_rows
+    from tests.legacy import create_legacy_tables
+    from tests.postgres import temporary_database
+
+    with temporary_database("zakops_cli_legacy") as dsn:
+        create_legacy_tables(dsn)
+        foreign_rows(dsn)
+        env = {"ZAKOPS_LEGACY_DSN": dsn, "ZAKOPS_DATA_DIR": str(tmp_path), "COLUMNS": "200"}
+        args = ["--dsn", dsn]
+        zakops(args, env, "emit", "run_created", "--session", "s-1", "--run", "r-1")
+        zakops(args, env, "projections", "run", "legacy", "--once")
+        first = json.loads(zakops(args, env, "legacy", "import", "--json"))
+        assert (first["read"], first["imported"]) == (5, 5)
+        again = json.loads(zakops(args, env, "legacy", "import", "--json"))
+        assert (again["imported"], again["already_imported"]) == (0, 5)
+        status = json.loads(zakops(args, env, "projections", "status", "--json"))
+        assert {p["name"] for p in status["projections"]} == {"timeline", "legacy"}
+        assert "legacy rebuilt" in zakops(args, env, "projections", "rebuild", "legacy", "--yes")
+        zakops(args, env, "projections", "rebuild", "nope", "--yes", code=2)
+    zakops(["--store", "memory"], {"COLUMNS": "200"}, "legacy", "import", code=2)

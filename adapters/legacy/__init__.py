@@ -1,0 +1,1 @@
+"""The legacy ZakOps tables: the projection into them and the reading of their history."""
