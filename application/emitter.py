@@ -110,11 +110,13 @@ class Emitter:
         for item in decided:
             if item.given_id:
                 self.services[item.spec.aggregate].check_unused(item.meta, item.key)
-        for attempt in range(self.deps.retries):
-            try:
-                return self._write(decided)
-            except IntegrityError:
-                self.deps.backoff(attempt)
+        keys = [f"{item.spec.aggregate}:{item.key}" for item in decided]
+        with self.deps.serialised(*keys):
+            for attempt in range(self.deps.retries):
+                try:
+                    return self._write(decided)
+                except IntegrityError:
+                    self.deps.backoff(attempt)
         raise ConcurrencyConflict("the batch's aggregates kept changing; try again")
 
     def _write(self, decided: list[_Decided]) -> list[Emitted]:

@@ -66,6 +66,18 @@ class TimelineView(Protocol):
         self, rows: Sequence[Envelope], states: Sequence[StateRow], position: int, expected: int
     ) -> list[Envelope]: ...
 
+    def commit_inline(
+        self,
+        cursor: Any,
+        rows: Sequence[Envelope],
+        states: Sequence[StateRow],
+        position: int,
+        previous: int,
+    ) -> list[Envelope] | None:
+        """Inside the events' own transaction (`cursor`): write the batch when the tracking
+        is at `previous` (the newest notification before it), else write nothing (None)."""
+        ...
+
     def reset(self) -> None: ...
 
     def by_session(

@@ -71,7 +71,16 @@ class Timeline(Projector):
                 states.append(change)
         return rows, states
 
-    def record(self, recordings: Sequence[Recording[UUID]], timeout: float = 5.0) -> None:
+    def inline(self, events: Sequence[object]) -> InlineProjection:
+        """A hook the store runs inside the transaction that writes `events`."""
+        return InlineProjection(self, list(events))
+
+    def record(
+        self,
+        recordings: Sequence[Recording[UUID]],
+        timeout: float = 5.0,
+        inline: InlineProjection | None = None,
+    ) -> None:
         """Project what this process has just saved, then return (bounded by `timeout`).
 
         Fast path: when the recordings directly follow the projected position, their
@@ -80,6 +89,10 @@ class Timeline(Projector):
         if not recordings:
             return
         first, last = recordings[0].notification.id, recordings[-1].notification.id
+        if inline is not None and inline.rows is not None:
+            self._remember(inline.rows)  # projected in the events' own transaction
+            self._position = max(self._position, last)
+            return
         if self._position == first - 1 and self._lock.acquire(timeout=timeout):
             try:
                 if self._position == first - 1:
@@ -121,3 +134,19 @@ class Timeline(Projector):
             if time.monotonic() >= deadline:
                 raise TimelineTimeout(f"timeline did not reach position {position} in {timeout}s")
             delay = min(delay * 2, 0.05)
+
+
+class InlineProjection:
+    """Projects one save's events inside the save's own transaction (see
+    adapters/persistence/inline.py); `rows` stays None when the timeline was behind."""
+
+    def __init__(self, timeline: Timeline, events: list[object]) -> None:
+        self.timeline = timeline
+        self.events = events
+        self.rows: list[Envelope] | None = None
+
+    def __call__(self, cursor: object, ids: Sequence[int], previous: int) -> None:
+        if len(ids) != len(self.events):
+            return  # not the save this hook was made for; let the log decide
+        rows, states = self.timeline._rows(zip(self.events, ids, strict=True))
+        self.rows = self.timeline.view.commit_inline(cursor, rows, states, ids[-1], previous)

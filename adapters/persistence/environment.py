@@ -8,6 +8,7 @@ from typing import Literal
 from psycopg.conninfo import conninfo_to_dict
 
 MAPPER_TOPIC = "adapters.persistence.mapper:PydanticMapper"
+INLINE = "adapters.persistence.inline"
 StoreKind = Literal["memory", "sqlite", "postgres"]
 
 
@@ -29,7 +30,7 @@ def library_env(
         "AGGREGATE_CACHE_FASTFORWARD": "y",
     }
     if store == "memory":
-        return {**env, "PERSISTENCE_MODULE": "eventsourcing.popo"}
+        return {**env, "PERSISTENCE_MODULE": f"{INLINE}:InlinePOPOFactory"}
     if store == "sqlite":
         if sqlite_path is None:
             raise ValueError("sqlite_path is required for the sqlite store")
@@ -46,6 +47,7 @@ def library_env(
     return {
         **env,
         "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "APPLICATION_RECORDER_TOPIC": f"{INLINE}:InlinePostgresRecorder",
         "POSTGRES_DBNAME": str(parts.get("dbname", "postgres")),
         "POSTGRES_HOST": str(parts.get("host", "127.0.0.1")),
         "POSTGRES_PORT": str(parts.get("port", "5432")),

@@ -6,6 +6,7 @@ import threading
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
+from typing import Any
 
 from application.envelopes import number_rows
 from application.ports import Page, ProjectionConflict, StateRow
@@ -51,6 +52,19 @@ class MemoryTimelineView:
             self._last_seq = last
             self._position = position
             return numbered
+
+    def commit_inline(
+        self,
+        cursor: Any,
+        rows: Sequence[Envelope],
+        states: Sequence[StateRow],
+        position: int,
+        previous: int,
+    ) -> list[Envelope] | None:
+        try:
+            return self.commit(rows, states, position, expected=previous)
+        except ProjectionConflict:
+            return None
 
     def _merge(self, state: StateRow) -> None:
         key = (state.kind, state.key)

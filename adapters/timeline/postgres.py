@@ -80,7 +80,10 @@ class _PgCursor(Cursor):
             self.cursor.executemany(sql.replace("?", "%s"), rows)
 
     def fetchall(self) -> list[tuple[Any, ...]]:
-        return [tuple(r) for r in self.cursor.fetchall()]
+        # the store's own cursors return dict rows; ours return tuples
+        return [
+            tuple(r.values()) if isinstance(r, dict) else tuple(r) for r in self.cursor.fetchall()
+        ]
 
 
 class PostgresTimelineView(SqlTimelineView):
@@ -112,6 +115,12 @@ class PostgresTimelineView(SqlTimelineView):
             # not wait for the disk (the events themselves are committed durably).
             connection.execute("SET LOCAL synchronous_commit = off")
             yield _PgCursor(connection.cursor())
+
+    def wrap(self, cursor: Any) -> Cursor:
+        # The store's connection does not search our schema; for the rest of its
+        # transaction it does (the library's own statements name their schema).
+        cursor.execute(f'SET LOCAL search_path = "{self.schema}", public')
+        return _PgCursor(cursor)
 
     def lock_and_position(self, cur: Cursor) -> int:
         cur.execute(

@@ -87,6 +87,23 @@ class SqlTimelineView(ABC):
             # against): write the batch again, renaming the duplicates.
             return self._commit(rows, states, position, expected, careful=True)
 
+    @abstractmethod
+    def wrap(self, cursor: Any) -> Cursor:
+        """Our cursor interface over the store's own cursor (for inline writes)."""
+
+    def commit_inline(
+        self,
+        cursor: Any,
+        rows: Sequence[Envelope],
+        states: Sequence[StateRow],
+        position: int,
+        previous: int,
+    ) -> list[Envelope] | None:
+        cur = self.wrap(cursor)
+        if self.lock_and_position(cur) != previous:
+            return None  # the timeline is behind: the projection will catch up from the log
+        return self._write(cur, rows, states, position, careful=False)
+
     def _commit(
         self,
         rows: Sequence[Envelope],
@@ -99,19 +116,29 @@ class SqlTimelineView(ABC):
             current = self.lock_and_position(cur)
             if current != expected:
                 raise ProjectionConflict(f"tracking is at {current}, not {expected}")
-            numbered = number_rows(rows, self.last_seqs(cur, sessions_of(rows)))
-            if careful:
-                numbered = self._unique_ids(cur, numbered)
-            cur.executemany(
-                f"INSERT INTO session_events ({COLUMNS}) VALUES ({', '.join('?' * 13)})",
-                [self._row(e) for e in numbered],
-            )
-            cur.executemany(self.merge_state_sql(), [self._state(s) for s in states])
-            cur.execute(
-                "INSERT INTO projection_tracking (name, position) VALUES (?, ?) "
-                "ON CONFLICT (name) DO UPDATE SET position = excluded.position",
-                (self.name, position),
-            )
+            return self._write(cur, rows, states, position, careful)
+
+    def _write(
+        self,
+        cur: Cursor,
+        rows: Sequence[Envelope],
+        states: Sequence[StateRow],
+        position: int,
+        careful: bool,
+    ) -> list[Envelope]:
+        numbered = number_rows(rows, self.last_seqs(cur, sessions_of(rows)))
+        if careful:
+            numbered = self._unique_ids(cur, numbered)
+        cur.executemany(
+            f"INSERT INTO session_events ({COLUMNS}) VALUES ({', '.join('?' * 13)})",
+            [self._row(e) for e in numbered],
+        )
+        cur.executemany(self.merge_state_sql(), [self._state(s) for s in states])
+        cur.execute(
+            "INSERT INTO projection_tracking (name, position) VALUES (?, ?) "
+            "ON CONFLICT (name) DO UPDATE SET position = excluded.position",
+            (self.name, position),
+        )
         return numbered
 
     def lock_and_position(self, cur: Cursor) -> int:

@@ -119,6 +119,9 @@ class SQLiteTimelineView(SqlTimelineView):
     def read(self) -> Iterator[Cursor]:
         yield _SQLiteCursor(self._connection().cursor())
 
+    def wrap(self, cursor: Any) -> Cursor:
+        return _SQLiteCursor(cursor)
+
     def lock(self, cursor: Cursor) -> None:
         return None  # BEGIN IMMEDIATE already holds SQLite's single write lock
 

@@ -43,6 +43,12 @@ class SessionService(AggregateService[Session]):
         at = self.deps.clock.now()
         if given_id:
             self.check_unused(meta, key)
+        with self.deps.serialised(f"session:{key}"):
+            return self._record(key, type_name, payload, meta, at)
+
+    def _record(
+        self, key: str, type_name: str, payload: Payload, meta: EventMeta, at: datetime
+    ) -> CommandResult:
         for attempt in range(self.deps.retries):
             if self.exists(key):
                 command = lambda s: s.record(meta, at, type_name, payload)  # noqa: E731
