@@ -38,6 +38,7 @@ STAGES: tuple[str, ...] = tuple(TRANSITIONS)
 class Deal(ZakopsAggregate):
     TOPIC = "zakops.Deal"
     KIND: ClassVar[str] = "deal"
+    DEEP_STATE: ClassVar[frozenset[str]] = frozenset({"profile"})
 
     class Created(AggregateCreated):
         TOPIC: ClassVar[str] = "zakops.Deal.Created"

@@ -100,15 +100,23 @@ class ZakopsAggregate(BaseAggregate[UUID]):
             # Runs after the decorated method, on trigger and on replay alike.
             aggregate.remember(self)
 
+    DEEP_STATE: ClassVar[frozenset[str]] = frozenset()  # attributes holding nested JSON
+
     def __deepcopy__(self, memo: dict[int, Any]) -> ZakopsAggregate:
-        # The library deep-copies aggregates out of its cache for every command. The applied
-        # ids grow with the history and their entries are never mutated, only replaced, so
-        # a shallow copy of that dict is enough and keeps a 10,000-event run cheap to copy.
+        # The library deep-copies aggregates out of its cache for every command. Our state is
+        # made of immutable values and flat dicts of them (the applied ids grow with the
+        # history), so copying the dicts and lists one level deep is enough and keeps a long
+        # run cheap to copy; attributes named in DEEP_STATE hold nested JSON and are copied
+        # all the way down.
         twin = object.__new__(type(self))
         for name, value in self.__dict__.items():
-            twin.__dict__[name] = (
-                dict(value) if name == "applied_ids" else copy.deepcopy(value, memo)
-            )
+            if name in self.DEEP_STATE:
+                value = copy.deepcopy(value, memo)
+            elif isinstance(value, dict):
+                value = dict(value)
+            elif isinstance(value, list):
+                value = list(value)
+            twin.__dict__[name] = value
         return twin
 
     # -- idempotency ---------------------------------------------------------------------

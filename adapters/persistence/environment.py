@@ -38,6 +38,7 @@ def library_env(
         return {
             **env,
             "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+            "APPLICATION_RECORDER_TOPIC": f"{INLINE}:InlineSQLiteRecorder",
             "SQLITE_DBNAME": str(sqlite_path),
             "SQLITE_LOCK_TIMEOUT": "10",
         }

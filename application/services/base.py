@@ -18,7 +18,6 @@ from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError, Recording
 from pydantic import ValidationError
 
-from application.envelopes import envelope_of
 from application.ports import Clock, IdSource
 from application.store import EventStore
 from application.timeline import Timeline
@@ -262,7 +261,7 @@ class AggregateService(Generic[A]):
         recordings = self.deps.write(*aggregates)
         if not recordings:
             return CommandResult([], written=False)
-        ids = [envelope_of(r.domain_event, r.notification.id).event_id for r in recordings]
+        ids = [event_id_of(r.domain_event) for r in recordings]
         return CommandResult(self.envelopes(ids))
 
     def original(self, aggregate: ZakopsAggregate, applied: Applied) -> CommandResult:
@@ -296,6 +295,11 @@ def owner_of(envelope: Envelope) -> tuple[str, str | None]:
         "session": envelope.session_id or SYSTEM_LOG,
     }
     return kind, keys[kind]
+
+
+def event_id_of(event: object) -> str:
+    assert isinstance(event, ZakopsAggregate.Event)
+    return event.meta.event_id
 
 
 def payload_of(type_name: str, data: dict[str, Any]) -> Payload:
