@@ -258,11 +258,15 @@ class SqlTimelineView(ABC):
         )
 
     def by_run(self, run_id: str, since_seq: int, limit: int) -> list[Envelope]:
-        # Find the run's session first, so the query walks idx_session_event_run_seq.
-        state = self.state("run", run_id)
-        if state is None or state.session_id is None:
-            return []
-        return self.by_session(state.session_id, since_seq, limit, run_id)
+        # One statement: find the run's session in the summaries, then walk
+        # idx_session_event_run_seq (session_id, run_id, seq) from since_seq.
+        session = "(SELECT session_id FROM aggregate_states WHERE kind = 'run' AND key = ?)"
+        return self._select(
+            f"session_id = {session} AND run_id = ? AND seq > ?",
+            (run_id, run_id, since_seq),
+            "seq",
+            limit,
+        )
 
     def recent(self, limit: int, types: Sequence[str]) -> list[Envelope]:
         if not types:
