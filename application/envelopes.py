@@ -14,25 +14,27 @@ def envelope_of(event: Any, position: int | None, seq: int | None = None) -> Env
     made, so the envelope is built without validating again (this is the hot path)."""
     assert isinstance(event, ZakopsAggregate.Event), type(event)
     meta = event.meta
-    return Envelope.model_construct(
-        type=event.event_type,
-        timestamp=event.timestamp,
-        session_id=meta.session_id,
-        seq=seq,
-        run_id=meta.run_id,
-        event_id=meta.event_id,
-        source=meta.source,
-        position=position,
-        correlation_id=meta.correlation_id,
-        causation_id=meta.causation_id,
-        actor=meta.actor,
-        schema_version=meta.schema_version,
-        payload=event.payload.model_dump(mode="json"),
+    return Envelope.trusted(
+        {
+            "type": event.event_type,
+            "timestamp": event.timestamp,
+            "session_id": meta.session_id,
+            "seq": seq,
+            "run_id": meta.run_id,
+            "event_id": meta.event_id,
+            "source": meta.source,
+            "position": position,
+            "correlation_id": meta.correlation_id,
+            "causation_id": meta.causation_id,
+            "actor": meta.actor,
+            "schema_version": meta.schema_version,
+            "payload": event.payload.model_dump(mode="json"),
+        }
     )
 
 
 def with_seq(envelope: Envelope, seq: int | None) -> Envelope:
-    return envelope.model_copy(update={"seq": seq})
+    return Envelope.trusted({**envelope.__dict__, "seq": seq})
 
 
 def number_rows(rows: Sequence[Envelope], last_seqs: dict[str, int]) -> list[Envelope]:

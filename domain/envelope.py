@@ -70,12 +70,27 @@ class Envelope(BaseModel):
         return self
 
     @classmethod
+    def trusted(cls, values: dict[str, Any]) -> Envelope:
+        """An envelope from values that were validated when their event was made (stored
+        events, timeline rows): no second validation. Like `model_construct` with every
+        field given, at a fraction of its cost; a unit test keeps the two equal."""
+        envelope = object.__new__(cls)
+        object.__setattr__(envelope, "__dict__", values)
+        object.__setattr__(envelope, "__pydantic_fields_set__", set(_FIELDS))
+        object.__setattr__(envelope, "__pydantic_extra__", None)
+        object.__setattr__(envelope, "__pydantic_private__", None)
+        return envelope
+
+    @classmethod
     def parse(cls, data: object) -> Envelope:
         """Validate raw input; errors become `InvalidInput` naming the field and the reason."""
         try:
             return cls.model_validate(data)
         except ValidationError as error:
             raise invalid_input(error) from None
+
+
+_FIELDS = frozenset(Envelope.model_fields)
 
 
 def invalid_input(error: ValidationError) -> InvalidInput:

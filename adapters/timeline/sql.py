@@ -229,20 +229,22 @@ class SqlTimelineView(ABC):
             return [self._envelope(r) for r in cur.fetchall()]
 
     def _envelope(self, r: Sequence[Any]) -> Envelope:
-        return Envelope.model_construct(
-            position=r[0],
-            event_id=r[1],
-            type=r[2],
-            timestamp=self.from_db_time(r[3]),
-            session_id=r[4],
-            seq=r[5],
-            run_id=r[6],
-            source=r[7],
-            correlation_id=r[8],
-            causation_id=r[9],
-            actor=r[10],
-            schema_version=r[11],
-            payload=self.from_db_json(r[12]),
+        return Envelope.trusted(
+            {
+                "type": r[2],
+                "timestamp": self.from_db_time(r[3]),
+                "session_id": r[4],
+                "seq": r[5],
+                "run_id": r[6],
+                "event_id": r[1],
+                "source": r[7],
+                "position": r[0],
+                "correlation_id": r[8],
+                "causation_id": r[9],
+                "actor": r[10],
+                "schema_version": r[11],
+                "payload": self.from_db_json(r[12]),
+            }
         )
 
     def by_session(

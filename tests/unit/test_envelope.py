@@ -108,3 +108,13 @@ def test_unknown_fields_are_rejected() -> None:
     with pytest.raises(InvalidInput) as error:
         parse(sequence=3)
     assert error.value.field == "sequence"
+
+
+def test_trusted_equals_model_construct_and_validation() -> None:
+    values = parse().model_dump()
+    trusted = Envelope.trusted(dict(values))
+    assert trusted == Envelope.model_construct(**values)
+    assert trusted == Envelope.model_validate(values)
+    assert trusted.model_dump_json() == parse().model_dump_json()
+    assert trusted.model_copy(update={"seq": 7}).seq == 7
+    assert trusted.model_fields_set == set(Envelope.model_fields)
