@@ -9,6 +9,7 @@ from typing import Any
 
 from adapters.cli.app import make_cli
 from adapters.cli.context import CliContext, Hooks, Overrides
+from domain.errors import InvalidInput
 from entrypoints.container import Container, build, close, init_db, projectors
 from entrypoints.keys import create_key
 from entrypoints.settings import Settings
@@ -87,6 +88,8 @@ def serve(
     if overrides.dsn and not overrides.store:
         os.environ["ZAKOPS_STORE"] = "postgres"
     settings = settings_for(overrides)
+    if workers > 1 and settings.store != "postgres":
+        raise InvalidInput("workers", "an embedded store has one writer process: use 1 worker")
     update: dict[str, Any] = {}
     if host:
         update["host"] = host

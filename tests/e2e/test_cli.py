@@ -174,6 +174,7 @@ def test_help_reads_well() -> None:
         assert group in top.output
         assert runner.invoke(cli, [group, "--help"]).exit_code == 0
     assert runner.invoke(cli, ["--store", "oracle", "runs", "list"]).exit_code == 2
+    assert runner.invoke(cli, ["--store", "memory", "serve", "--workers", "2"]).exit_code == 2
 
 
 @pytest.mark.postgres
