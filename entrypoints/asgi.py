@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from adapters.http.app import make_app
 from adapters.http.deps import ApiDeps
 from application.projector import Follower
-from entrypoints.container import build, close, init_db, projectors
+from entrypoints.container import build, close, init_db, projectors, services
 from entrypoints.keys import keyring
 from entrypoints.settings import Settings
 
@@ -25,17 +25,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if background:
         follower.start()  # the legacy projection follows the log beside the API
     deps = ApiDeps(
-        runs=container.runs(),
-        deals=container.deals(),
-        actions=container.actions(),
-        jobs=container.jobs(),
-        sessions=container.sessions(),
-        emitter=container.emitter(),
-        queries=container.queries(),
-        timeline=container.timeline(),
+        **services(container),
         keys=keyring(settings),
         max_body_bytes=settings.max_body_bytes,
         projectors=background,
-        on_shutdown=[lambda: close(container)],
+        on_shutdown=[follower.stop, lambda: close(container)],
     )
     return make_app(deps)

@@ -10,7 +10,7 @@ from typing import Any
 from adapters.cli.app import make_cli
 from adapters.cli.context import CliContext, Hooks, Overrides
 from domain.errors import InvalidInput
-from entrypoints.container import Container, build, close, init_db, projectors
+from entrypoints.container import Container, build, close, init_db, projectors, services
 from entrypoints.keys import create_key
 from entrypoints.settings import Settings
 
@@ -55,14 +55,7 @@ def build_context(overrides: Overrides) -> CliContext:
     container = build(settings)
     init_db(container)
     return CliContext(
-        runs=container.runs(),
-        deals=container.deals(),
-        actions=container.actions(),
-        jobs=container.jobs(),
-        sessions=container.sessions(),
-        emitter=container.emitter(),
-        queries=container.queries(),
-        timeline=container.timeline(),
+        **services(container),
         init_db=lambda: init_db(container),
         describe_store=lambda: describe(container),
         create_key=lambda role: create_key(settings, role),  # type: ignore[arg-type]  # checked by the command

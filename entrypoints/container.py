@@ -6,6 +6,8 @@ package takes plain constructor arguments.
 
 from __future__ import annotations
 
+from typing import Any
+
 from dependency_injector import containers, providers
 
 from adapters.persistence.environment import library_env
@@ -108,6 +110,20 @@ class Container(containers.DeclarativeContainer):
     legacy_view = providers.Singleton(_legacy_view, settings)
     legacy = providers.Singleton(_legacy, store, legacy_view)
     importer = providers.Singleton(_importer, deps, legacy_view)
+
+
+def services(container: Container) -> dict[str, Any]:
+    """The application objects every adapter is given (by these names)."""
+    return {
+        "runs": container.runs(),
+        "deals": container.deals(),
+        "actions": container.actions(),
+        "jobs": container.jobs(),
+        "sessions": container.sessions(),
+        "emitter": container.emitter(),
+        "queries": container.queries(),
+        "timeline": container.timeline(),
+    }
 
 
 def projectors(container: Container) -> dict[str, Projector]:

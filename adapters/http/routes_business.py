@@ -9,9 +9,10 @@ from pydantic import Field
 
 from adapters.http.common import ERRORS, Deps, IdempotencyKey, Operator, Reader, Writer
 from adapters.http.routes_runs import answer, command
-from adapters.http.schemas import CommandIn, CommandOut, DealOut, Key, StateOut, StatePage
+from adapters.http.schemas import CommandIn, CommandOut, Key, StateOut, StatePage
 from application.ports import Page
 from application.queries import MAX_OFFSET
+from application.services.deals import DealView
 from domain.payloads import DealStage
 
 router = APIRouter(responses=ERRORS)
@@ -129,8 +130,8 @@ def list_deals(d: Deps, stage: Status = None, limit: Limit = 100, offset: Offset
 
 
 @router.get("/api/deals/{deal_id}", tags=["deals"], dependencies=Reader, summary="A deal")
-def get_deal(d: Deps, deal_id: Id) -> DealOut:
-    return DealOut(**vars(d.deals.get_deal(deal_id)))
+def get_deal(d: Deps, deal_id: Id) -> DealView:
+    return d.deals.get_deal(deal_id)
 
 
 # --- actions -----------------------------------------------------------------------------

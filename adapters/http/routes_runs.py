@@ -9,8 +9,9 @@ from typing import Annotated, Any, TypeVar
 from fastapi import APIRouter, Path, Response
 
 from adapters.http.common import ERRORS, Deps, IdempotencyKey, Reader, Writer
-from adapters.http.schemas import CommandIn, CommandOut, Key, OptKey, RunOut
+from adapters.http.schemas import CommandIn, CommandOut, Key, OptKey
 from application.services.base import CommandResult
+from application.services.runs import RunView
 
 router = APIRouter(responses=ERRORS)
 F = TypeVar("F", bound=Callable[..., Any])
@@ -277,6 +278,5 @@ def waiting_approval(
 
 
 @router.get("/api/runs/{run_id}", dependencies=Reader, summary="A run's current state")
-def get_run(d: Deps, run_id: RunId) -> RunOut:
-    view = d.runs.get_run(run_id)
-    return RunOut(**vars(view))
+def get_run(d: Deps, run_id: RunId) -> RunView:
+    return d.runs.get_run(run_id)

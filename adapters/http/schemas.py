@@ -116,31 +116,6 @@ class StatePage(BaseModel):
     next_offset: int | None
 
 
-class RunOut(BaseModel):
-    run_id: str
-    session_id: str
-    status: str
-    requires_verification: bool
-    verification: str
-    verified: bool
-    open_tool_calls: list[str]
-    tool_calls: dict[str, str]
-    error: str | None
-    started_at: datetime | None
-    finished_at: datetime | None
-    version: int
-
-
-class DealOut(BaseModel):
-    deal_id: str
-    name: str
-    display_name: str | None
-    stage: str
-    profile: dict[str, Any]
-    updated_at: datetime
-    version: int
-
-
 class SessionOut(BaseModel):
     session_id: str
     event_count: int
