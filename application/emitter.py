@@ -20,14 +20,19 @@ from dataclasses import dataclass
 from typing import Any
 
 from eventsourcing.persistence import IntegrityError
-from pydantic import ValidationError
 
-from application.services.base import AggregateService, CommandResult, Services
-from domain.envelope import Envelope, invalid_input
+from application.services.base import (
+    AggregateService,
+    CommandResult,
+    Origin,
+    Services,
+    aggregate_key,
+    new_meta,
+)
+from domain.envelope import Envelope
 from domain.errors import ConcurrencyConflict, InvalidInput
 from domain.model import Applied, EventMeta, ZakopsAggregate
 from domain.payloads import Payload
-from domain.session import session_key
 from domain.taxonomy import EventTypeSpec, resolve
 
 _context: ContextVar[tuple[str | None, str | None]] = ContextVar(
@@ -168,30 +173,16 @@ class Emitter:
                 raise InvalidInput("run_id", f"is required for the run-scoped type {spec.name!r}")
             if spec.name == "run_created" and session_id is None:
                 raise InvalidInput("session_id", "is required for run_created")
-        try:
-            meta = EventMeta(
-                event_id=request.event_id or self.deps.ids.new_id(),
-                source=request.source,
-                session_id=session_id,
-                run_id=run_id,
-                correlation_id=request.correlation_id,
-                causation_id=request.causation_id,
-                actor=request.actor,
-            )
-        except ValidationError as error:
-            raise invalid_input(error) from None
-        key = self._key(spec, payload, meta)
+        origin = Origin(
+            request.event_id,
+            request.source,
+            request.actor,
+            request.correlation_id,
+            request.causation_id,
+        )
+        meta = new_meta(self.deps.ids, origin, session_id, run_id)
+        key = aggregate_key(spec.aggregate, dict(payload), session_id, run_id)
         return _Decided(spec, key, payload, meta, request.event_id is not None)
-
-    @staticmethod
-    def _key(spec: EventTypeSpec, payload: Payload, meta: EventMeta) -> str:
-        if spec.aggregate == "run":
-            assert meta.run_id is not None
-            return meta.run_id
-        if spec.aggregate == "session":
-            return session_key(meta)
-        field = {"deal": "deal_id", "action": "action_id", "job": "job_id"}[spec.aggregate]
-        return str(getattr(payload, field))
 
 
 def result_of(emitted: list[Emitted]) -> CommandResult:

@@ -45,6 +45,13 @@ class Stats:
     by_domain: dict[str, int]
 
 
+@dataclass(frozen=True)
+class SessionSummary:
+    session_id: str
+    last_seq: int
+    runs: list[StateRow]
+
+
 class QueryService:
     def __init__(self, view: TimelineView) -> None:
         self.view = view
@@ -124,9 +131,13 @@ class QueryService:
             kind, given, check_limit(limit), check_non_negative(offset, "offset", MAX_OFFSET)
         )
 
-    def get_last_seq(self, session_id: str) -> int:
-        """The session's newest `seq` (0 for a session with no events)."""
-        return self.view.last_seq(check_key(session_id, "session_id"))
+    def get_session(self, session_id: str) -> SessionSummary:
+        """A session's last `seq` (= its event count, seq being dense) and its runs."""
+        last = self.view.last_seq(check_key(session_id, "session_id"))
+        runs = self.view.states("run", {"session_id": session_id}, MAX_LIMIT, 0)
+        if last == 0 and runs.total == 0:
+            raise NotFound("session", session_id)
+        return SessionSummary(session_id, last, runs.items)
 
     def get_state(self, kind: str, key: str) -> StateRow:
         row = self.view.state(kind, key)

@@ -93,10 +93,13 @@ def register(app: typer.Typer, ctx: Lazy, hooks: Hooks) -> None:
         name: Annotated[str | None, typer.Argument(help="timeline or legacy (all)")] = None,
         once: Annotated[bool, typer.Option(help="catch up, then exit")] = False,
         poll: Annotated[float, typer.Option(min=0.01)] = 0.5,
+        batch_size: Annotated[int, typer.Option(min=1, max=10_000)] = 500,
     ) -> None:
         """Run projection workers in the foreground until interrupted (Ctrl-C)."""
         context = ctx()
         chosen = [_projection(context, name)] if name else list(context.projectors.values())
+        for projector in chosen:
+            projector.batch_size = batch_size
         names = ", ".join(p.name for p in chosen)
         console.print(f"following the log into {names} (Ctrl-C stops)")
         while True:

@@ -11,7 +11,6 @@ from adapters.http.common import ERRORS, Deps, Operator, Reader
 from adapters.http.routes_business import listing
 from adapters.http.schemas import Health, SessionOut, StateOut, StatePage
 from application.queries import MAX_OFFSET
-from domain.errors import NotFound
 
 router = APIRouter(responses=ERRORS)
 Id = Annotated[str, Path(min_length=1, max_length=64)]
@@ -36,15 +35,12 @@ def list_runs(
     summary="A session: its event count, last seq and runs",
 )
 def get_session(d: Deps, session_id: Id) -> SessionOut:
-    runs = d.queries.list_states("run", 1000, 0, session_id=session_id)
-    last = d.queries.get_last_seq(session_id)
-    if last == 0 and runs.total == 0:
-        raise NotFound("session", session_id)
+    summary = d.queries.get_session(session_id)
     return SessionOut(
         session_id=session_id,
-        event_count=last,
-        last_seq=last,
-        runs=[StateOut.of(r) for r in runs.items],
+        event_count=summary.last_seq,
+        last_seq=summary.last_seq,
+        runs=[StateOut.of(r) for r in summary.runs],
     )
 
 

@@ -18,6 +18,7 @@ from sse_starlette.sse import EventSourceResponse
 from starlette.concurrency import run_in_threadpool
 
 from adapters.http.common import ERRORS, Deps, Reader
+from adapters.http.deps import ApiDeps
 from application.queries import MAX_SEQ
 from domain.envelope import Envelope
 from domain.errors import InvalidInput
@@ -62,6 +63,17 @@ async def follow(
             await asyncio.sleep(poll)
 
 
+def stream(
+    request: Request,
+    d: ApiDeps,
+    fetch: Callable[[int], list[Envelope]],
+    seq: int,
+    until_terminal: bool,
+) -> EventSourceResponse:
+    events = follow(request, fetch, seq, d.stream_poll_seconds, until_terminal)
+    return EventSourceResponse(events, ping=int(d.heartbeat_seconds))
+
+
 @router.get(
     "/api/sessions/{session_id}/events/stream",
     dependencies=Reader,
@@ -75,10 +87,8 @@ def stream_session(
     since_seq: SinceSeq = None,
     last_event_id: LastEventId = None,
 ) -> EventSourceResponse:
-    seq = start_from(last_event_id, since_seq)
     fetch = lambda after: d.queries.get_events_by_session(session_id, after, 500)  # noqa: E731
-    events = follow(request, fetch, seq, d.stream_poll_seconds, until_terminal=False)
-    return EventSourceResponse(events, ping=int(d.heartbeat_seconds))
+    return stream(request, d, fetch, start_from(last_event_id, since_seq), until_terminal=False)
 
 
 @router.get(
@@ -97,5 +107,4 @@ def stream_run(
     seq = start_from(last_event_id, since_seq)
     d.runs.load(run_id)  # 404 for an unknown run, before the stream starts
     fetch = lambda after: d.queries.get_events_by_run(run_id, after, 500)  # noqa: E731
-    events = follow(request, fetch, seq, d.stream_poll_seconds, until_terminal=True)
-    return EventSourceResponse(events, ping=int(d.heartbeat_seconds))
+    return stream(request, d, fetch, seq, until_terminal=True)

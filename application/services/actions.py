@@ -6,8 +6,6 @@ from typing import Any
 
 from application.services.base import AggregateService, CommandResult, Origin, payload_of
 from domain.action import Action
-from domain.model import EventMeta
-from domain.payloads import ActionCreatedPayload, Payload
 
 
 class ActionService(AggregateService[Action]):
@@ -21,19 +19,6 @@ class ActionService(AggregateService[Action]):
         "action.completed": "complete",
         "action.failed": "fail",
     }
-
-    def create_from(
-        self, payload: Payload, meta: EventMeta, given_id: bool = True
-    ) -> CommandResult:
-        typed = ActionCreatedPayload.model_validate(payload.model_dump())
-        at = self.deps.clock.now()
-        return self.create(
-            typed.action_id,
-            lambda: Action.create(meta, at, typed),
-            lambda action: action.created_again(meta, "action.created", typed),
-            meta,
-            given_id,
-        )
 
     def create_action(
         self,

@@ -7,7 +7,7 @@ import random
 import threading
 import time
 import zlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -22,7 +22,7 @@ from application.ports import Clock, IdSource
 from application.store import EventStore
 from application.timeline import Timeline
 from domain.envelope import Envelope, invalid_input
-from domain.errors import ConcurrencyConflict, EventIdConflict, NotFound
+from domain.errors import ConcurrencyConflict, EventIdConflict, InvalidInput, NotFound
 from domain.model import Applied, EventMeta, ZakopsAggregate
 from domain.payloads import Payload
 from domain.session import SYSTEM_LOG
@@ -119,18 +119,22 @@ class AggregateService(Generic[A]):
         self, origin: Origin | None, session_id: str | None = None, run_id: str | None = None
     ) -> EventMeta:
         origin = origin or Origin()
-        try:
-            return EventMeta(
-                event_id=origin.event_id or self.deps.ids.new_id(),
-                source=origin.source,
-                session_id=session_id,
-                run_id=run_id,
-                correlation_id=origin.correlation_id,
-                causation_id=origin.causation_id,
-                actor=origin.actor,
-            )
-        except ValidationError as error:
-            raise invalid_input(error) from None
+        return new_meta(self.deps.ids, origin, session_id, run_id)
+
+    def create_from(
+        self, payload: Payload, meta: EventMeta, given_id: bool = True
+    ) -> CommandResult:
+        """The aggregate's first event (`creation_type`); a repeat returns the original."""
+        typed = resolve(self.creation_type).parse_payload(payload.model_dump())
+        key = aggregate_key(self.aggregate.KIND, dict(typed), meta.session_id, meta.run_id)
+        at = self.deps.clock.now()
+        return self.create(
+            key,
+            lambda: self.make(self.creation_type, meta, at, typed),
+            lambda aggregate: aggregate.created_again(meta, self.creation_type, typed),
+            meta,
+            given_id,
+        )
 
     # -- deciding without saving (the emitter's batch path) ------------------------------
     def make(self, type_name: str, meta: EventMeta, at: datetime, payload: Payload) -> A:
@@ -284,17 +288,44 @@ class AggregateService(Generic[A]):
                 raise EventIdConflict(meta.event_id, f"it is {envelope.type} of {owner[1]}")
 
 
-def owner_of(envelope: Envelope) -> tuple[str, str | None]:
+KEY_FIELDS = {"deal": "deal_id", "action": "action_id", "job": "job_id"}
+
+
+def aggregate_key(
+    kind: str, payload: Mapping[str, Any], session_id: str | None, run_id: str | None
+) -> str:
+    """The external key of the aggregate an event of this kind belongs to."""
+    if kind == "run":
+        if run_id is None:
+            raise InvalidInput("run_id", "is required for run-scoped events")
+        return run_id
+    if kind == "session":
+        return session_id or SYSTEM_LOG
+    return str(payload[KEY_FIELDS[kind]])
+
+
+def owner_of(envelope: Envelope) -> tuple[str, str]:
     """(aggregate kind, key) of the aggregate that recorded an envelope."""
     kind = resolve(envelope.type).aggregate
-    keys = {
-        "run": envelope.run_id,
-        "deal": envelope.payload.get("deal_id"),
-        "action": envelope.payload.get("action_id"),
-        "job": envelope.payload.get("job_id"),
-        "session": envelope.session_id or SYSTEM_LOG,
-    }
-    return kind, keys[kind]
+    return kind, aggregate_key(kind, envelope.payload, envelope.session_id, envelope.run_id)
+
+
+def new_meta(
+    ids: IdSource, origin: Origin, session_id: str | None, run_id: str | None
+) -> EventMeta:
+    """Event metadata from a command's origin; bad values are our `InvalidInput`."""
+    try:
+        return EventMeta(
+            event_id=origin.event_id or ids.new_id(),
+            source=origin.source,
+            session_id=session_id,
+            run_id=run_id,
+            correlation_id=origin.correlation_id,
+            causation_id=origin.causation_id,
+            actor=origin.actor,
+        )
+    except ValidationError as error:
+        raise invalid_input(error) from None
 
 
 def event_id_of(event: object) -> str:

@@ -8,8 +8,6 @@ from typing import Any
 
 from application.services.base import AggregateService, CommandResult, Origin, payload_of
 from domain.deal import Deal
-from domain.model import EventMeta
-from domain.payloads import DealCreatedPayload, Payload
 
 
 @dataclass(frozen=True)
@@ -32,19 +30,6 @@ class DealService(AggregateService[Deal]):
         "deal.profile_enriched": "enrich",
         "deal.archived": "archive",
     }
-
-    def create_from(
-        self, payload: Payload, meta: EventMeta, given_id: bool = True
-    ) -> CommandResult:
-        typed = DealCreatedPayload.model_validate(payload.model_dump())
-        at = self.deps.clock.now()
-        return self.create(
-            typed.deal_id,
-            lambda: Deal.create(meta, at, typed),
-            lambda deal: deal.created_again(meta, "deal.created", typed),
-            meta,
-            given_id,
-        )
 
     def create_deal(
         self,

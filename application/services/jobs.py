@@ -6,8 +6,6 @@ from typing import Any
 
 from application.services.base import AggregateService, CommandResult, Origin, payload_of
 from domain.job import Job
-from domain.model import EventMeta
-from domain.payloads import JobQueuedPayload, Payload
 
 
 class JobService(AggregateService[Job]):
@@ -21,19 +19,6 @@ class JobService(AggregateService[Job]):
         "worker.job_retrying": "retry",
         "worker.job_dlq": "dead_letter",
     }
-
-    def create_from(
-        self, payload: Payload, meta: EventMeta, given_id: bool = True
-    ) -> CommandResult:
-        typed = JobQueuedPayload.model_validate(payload.model_dump())
-        at = self.deps.clock.now()
-        return self.create(
-            typed.job_id,
-            lambda: Job.create(meta, at, typed),
-            lambda job: job.created_again(meta, "worker.job_queued", typed),
-            meta,
-            given_id,
-        )
 
     def enqueue(
         self,

@@ -7,8 +7,6 @@ from datetime import datetime
 from typing import Any
 
 from application.services.base import AggregateService, CommandResult, Origin, payload_of
-from domain.model import EventMeta
-from domain.payloads import Payload, RunCreatedPayload
 from domain.run import Run
 
 
@@ -51,20 +49,6 @@ class RunService(AggregateService[Run]):
         "agent.thinking": "think",
         "agent.waiting_approval": "wait_for_approval",
     }
-
-    def create_from(
-        self, payload: Payload, meta: EventMeta, given_id: bool = True
-    ) -> CommandResult:
-        assert meta.run_id is not None
-        typed = RunCreatedPayload.model_validate(payload.model_dump())
-        at = self.deps.clock.now()
-        return self.create(
-            meta.run_id,
-            lambda: Run.create(meta, at, typed),
-            lambda run: run.created_again(meta, "run_created", typed),
-            meta,
-            given_id,
-        )
 
     def create_run(
         self,

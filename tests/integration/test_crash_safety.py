@@ -56,7 +56,18 @@ def test_killed_worker_resumes_exactly_once(app: Container, settings: Settings) 
     head = write_without_projecting(app, sessions=40, per_session=500)
     view = app.timeline_view()
     worker = subprocess.Popen(
-        [sys.executable, "-m", "entrypoints.worker", "--batch-size", "50"],
+        [
+            sys.executable,
+            "-m",
+            "entrypoints.cli",
+            "projections",
+            "run",
+            "timeline",
+            "--batch-size",
+            "50",
+            "--poll",
+            "0.05",
+        ],
         cwd=ROOT,
         env=worker_env(settings),
     )
