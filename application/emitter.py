@@ -23,14 +23,16 @@ from eventsourcing.persistence import IntegrityError
 
 from application.services.base import (
     AggregateService,
-    CommandResult,
     Origin,
     Services,
     aggregate_key,
+    check_original,
+    check_same,
+    knows,
     new_meta,
 )
 from domain.envelope import Envelope
-from domain.errors import ConcurrencyConflict, InvalidInput
+from domain.errors import ConcurrencyConflict, EventIdConflict, InvalidInput
 from domain.model import Applied, EventMeta, ZakopsAggregate
 from domain.payloads import Payload
 from domain.taxonomy import EventTypeSpec, resolve
@@ -112,53 +114,62 @@ class Emitter:
         if not requests:
             return []
         decided = [self.validate(request) for request in requests]
+        owners: dict[str, tuple[str, str]] = {}
         for item in decided:
-            if item.given_id:
-                self.services[item.spec.aggregate].check_unused(item.meta, item.key)
+            slot = owners.setdefault(item.meta.event_id, (item.spec.aggregate, item.key))
+            if slot != (item.spec.aggregate, item.key):
+                raise EventIdConflict(item.meta.event_id, "the batch uses it for two aggregates")
         keys = [f"{item.spec.aggregate}:{item.key}" for item in decided]
         with self.deps.serialised(*keys):
             for attempt in range(self.deps.retries):
                 try:
                     return self._write(decided)
                 except IntegrityError:
+                    for item in decided:  # someone else wrote first: reload and decide again
+                        self.deps.store.forget(self.services[item.spec.aggregate].id_for(item.key))
                     self.deps.backoff(attempt)
         raise ConcurrencyConflict("the batch's aggregates kept changing; try again")
 
     def _write(self, decided: list[_Decided]) -> list[Emitted]:
         at = self.deps.clock.now()
+        stored = self.deps.stored([d.meta.event_id for d in decided if d.given_id])
         loaded: dict[tuple[str, str], ZakopsAggregate | None] = {}
-        answers: list[Applied | None] = []
+        answers: list[Applied | Envelope | None] = []
         for item in decided:
             service = self.services[item.spec.aggregate]
             slot = (item.spec.aggregate, item.key)
             if slot not in loaded:
                 loaded[slot] = service.try_load(item.key)
+            original = stored.get(item.meta.event_id) if item.given_id else None
+            if original is not None and not knows(loaded[slot], item.meta.event_id):
+                check_original(original, *slot, item.spec.name, item.payload)
+                answers.append(original)
+                continue
             aggregate, applied = service.decide(
                 loaded[slot], item.key, item.spec.name, item.payload, item.meta, at
             )
             loaded[slot] = aggregate
             answers.append(applied)
         changed = [agg for agg in loaded.values() if agg is not None and agg.pending_events]
-        if changed:
-            self.deps.write(*changed)
-        return self._answers(decided, answers)
+        written = {e.event_id: e for e in self.deps.write(*changed)} if changed else {}
+        return [self._answer(d, a, written) for d, a in zip(decided, answers, strict=True)]
 
-    def _answers(self, decided: list[_Decided], answers: list[Applied | None]) -> list[Emitted]:
-        pairs = zip(decided, answers, strict=True)
-        ids = [a.event_id if a is not None else d.meta.event_id for d, a in pairs]
-        wanted = [i for i, a in zip(ids, answers, strict=True) if a is not None]
-        found = {e.event_id: e for e in self.services["run"].envelopes(wanted)}
-        missing = [i for i in wanted if i not in found]
-        if missing:  # originals written by another process and not yet projected here
-            self.deps.timeline.wait(self.deps.store.head(), self.deps.wait_timeout)
-            found.update({e.event_id: e for e in self.services["run"].envelopes(missing)})
-        return [
-            Emitted(
-                found[event_id] if applied is not None else None,
-                created=applied is not None and applied.new,
-            )
-            for event_id, applied in zip(ids, answers, strict=True)
-        ]
+    def _answer(
+        self, item: _Decided, answer: Applied | Envelope | None, written: dict[str, Envelope]
+    ) -> Emitted:
+        if answer is None:
+            return Emitted(None, created=False)  # a no-op
+        if isinstance(answer, Envelope):
+            return Emitted(answer, created=False)  # a repeat of a stored event
+        if answer.new:
+            return Emitted(written[answer.event_id], created=True)
+        original = written.get(answer.event_id)  # repeated within this batch
+        if original is None:
+            original = self.deps.stored([answer.event_id]).get(answer.event_id)
+        if original is None:
+            raise ConcurrencyConflict(f"event {answer.event_id} is being written; try again")
+        check_same(original, item.spec.name, item.payload)
+        return Emitted(original, created=False)
 
     def validate(self, request: EmitRequest) -> _Decided:
         """Taxonomy, envelope and payload rules; defaults from the run context."""
@@ -183,8 +194,3 @@ class Emitter:
         meta = new_meta(self.deps.ids, origin, session_id, run_id)
         key = aggregate_key(spec.aggregate, dict(payload), session_id, run_id)
         return _Decided(spec, key, payload, meta, request.event_id is not None)
-
-
-def result_of(emitted: list[Emitted]) -> CommandResult:
-    envelopes = [e.envelope for e in emitted if e.envelope is not None]
-    return CommandResult(envelopes, any(e.created for e in emitted))

@@ -1,58 +1,53 @@
-"""From stored domain events to envelopes (the wire format)."""
+"""From stored events to envelopes (the wire format), without validating them again.
+
+Events were validated when they were made, so every path that only renders them (the
+answer of a command, the reads, the legacy projection) builds envelopes with
+`Envelope.trusted` from the JSON the store keeps: one `json.loads` per event, no pydantic.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from domain.envelope import Envelope
-from domain.model import ZakopsAggregate
+from domain.taxonomy import REGISTRY
+
+INTERNAL = frozenset({"archive.opened"})  # bookkeeping events that are not part of history
 
 
-def envelope_of(event: Any, position: int | None, seq: int | None = None) -> Envelope:
-    """The envelope of one of our domain events. Events were validated when they were
-    made, so the envelope is built without validating again (this is the hot path)."""
-    assert isinstance(event, ZakopsAggregate.Event), type(event)
-    meta = event.meta
+def envelope_from_state(
+    type_name: str,
+    state: dict[str, Any],
+    position: int | None,
+    seq: int | None,
+    timestamp: datetime | None = None,
+) -> Envelope:
+    """The envelope of a stored event from its JSON state (`meta`, `payload`, `timestamp`).
+
+    Payloads stored under an older schema version are upcast here, as the mapper does for
+    domain events."""
+    meta: dict[str, Any] = state["meta"]
+    payload: dict[str, Any] = state["payload"]
+    version = int(meta.get("schema_version", 1))
+    spec = REGISTRY.get(type_name)
+    if spec is not None and version < spec.schema_version:
+        payload = spec.upcast(dict(payload), version)
+        version = spec.schema_version
     return Envelope.trusted(
         {
-            "type": event.event_type,
-            "timestamp": event.timestamp,
-            "session_id": meta.session_id,
+            "type": type_name,
+            "timestamp": timestamp or datetime.fromisoformat(state["timestamp"]),
+            "session_id": meta.get("session_id"),
             "seq": seq,
-            "run_id": meta.run_id,
-            "event_id": meta.event_id,
-            "source": meta.source,
+            "run_id": meta.get("run_id"),
+            "event_id": meta["event_id"],
+            "source": meta.get("source", "api"),
             "position": position,
-            "correlation_id": meta.correlation_id,
-            "causation_id": meta.causation_id,
-            "actor": meta.actor,
-            "schema_version": meta.schema_version,
-            "payload": event.payload.model_dump(mode="json"),
+            "correlation_id": meta.get("correlation_id"),
+            "causation_id": meta.get("causation_id"),
+            "actor": meta.get("actor"),
+            "schema_version": version,
+            "payload": payload,
         }
     )
-
-
-def with_seq(envelope: Envelope, seq: int | None) -> Envelope:
-    return Envelope.trusted({**envelope.__dict__, "seq": seq})
-
-
-def number_rows(rows: Sequence[Envelope], last_seqs: dict[str, int]) -> list[Envelope]:
-    """Give each row with a session the next dense `seq` of that session, in order.
-
-    `last_seqs` holds the last seq of every session in the batch (0 when new); it is
-    updated in place so the caller can keep it.
-    """
-    numbered: list[Envelope] = []
-    for row in rows:
-        if row.session_id is None:
-            numbered.append(row)
-            continue
-        seq = last_seqs.get(row.session_id, 0) + 1
-        last_seqs[row.session_id] = seq
-        numbered.append(with_seq(row, seq))
-    return numbered
-
-
-def sessions_of(rows: Sequence[Envelope]) -> set[str]:
-    return {row.session_id for row in rows if row.session_id is not None}

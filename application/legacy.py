@@ -1,8 +1,9 @@
 """The legacy side: the projection into the old ZakOps tables, and the import of their history.
 
-The projection follows the same log as the timeline and hands batches of `LegacyItem`s to a
-`LegacyView` (the adapter that knows the old tables). Events imported from those tables
-(the `Archive` aggregate) are never projected back into them.
+The projection follows the log (the events table, read without rebuilding domain objects)
+and hands batches of `LegacyItem`s to a `LegacyView` (the adapter that knows the old
+tables). Events imported from those tables (the `Archive` aggregate) are never projected
+back into them.
 
 The importer reads rows that older software wrote (not ours) and records each, once, as an
 imported event, so the new queries show the whole history.
@@ -18,13 +19,12 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
 
-from application.envelopes import envelope_of
-from application.projector import Decoded, Projector
+from application.ports import LoggedEvent, TimelineView
+from application.projector import Projector
 from application.services.base import Services
-from application.store import EventStore
 from domain.archive import IMPORT_SOURCE, Archive
 from domain.envelope import Envelope
-from domain.model import EventMeta, ZakopsAggregate
+from domain.model import EventMeta
 from domain.payloads import Payload
 from domain.taxonomy import resolve
 
@@ -75,27 +75,27 @@ class LegacyView(Protocol):
 class LegacyProjector(Projector):
     name = "legacy"
 
-    def __init__(self, store: EventStore, view: LegacyView, batch_size: int = 500) -> None:
-        super().__init__(store, batch_size)
+    def __init__(self, log: TimelineView, view: LegacyView, batch_size: int = 500) -> None:
+        super().__init__(log, batch_size)
         self.view = view
 
     def view_position(self) -> int:
         return self.view.position()
 
-    def project(self, decoded: Decoded, last: int, expected: int) -> None:
-        self.view.commit(list(self.items(decoded)), last, expected)
+    def project(self, events: Sequence[LoggedEvent], last: int, expected: int) -> None:
+        self.view.commit(list(self.items(events)), last, expected)
 
     def reset_view(self) -> None:
         self.view.reset()
 
     @staticmethod
-    def items(decoded: Decoded) -> Iterable[LegacyItem]:
-        for event, position in decoded:
-            if not isinstance(event, ZakopsAggregate.Event) or event.meta.source == IMPORT_SOURCE:
+    def items(events: Sequence[LoggedEvent]) -> Iterable[LegacyItem]:
+        for event in events:
+            envelope = event.envelope
+            if envelope is None or envelope.source == IMPORT_SOURCE:
                 continue  # imported history is never projected back into the old tables
-            envelope = envelope_of(event, position)
             kind = resolve(envelope.type).aggregate
-            yield LegacyItem(envelope, kind, event.originator_id, event.originator_version)
+            yield LegacyItem(envelope, kind, event.aggregate_id, event.version)
 
 
 @dataclass

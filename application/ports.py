@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
+from uuid import UUID
 
 from domain.envelope import Envelope
 
@@ -27,7 +28,7 @@ class IdSource(Protocol):
 
 @dataclass(frozen=True)
 class StateRow:
-    """The current state of one aggregate, kept by the timeline projection for listings."""
+    """The current state of one aggregate, kept beside the events for the listings."""
 
     kind: str  # run | deal | action | job
     key: str
@@ -47,38 +48,20 @@ class Page:
     total: int
 
 
+@dataclass(frozen=True)
+class LoggedEvent:
+    """One stored event as projections follow the log: its position, its envelope (None
+    for internal bookkeeping events) and the aggregate stream it belongs to."""
+
+    position: int
+    envelope: Envelope | None
+    aggregate_id: UUID
+    version: int
+
+
 class TimelineView(Protocol):
-    """The envelope table (`session_events`), its per-session `seq`, and the state summaries.
-
-    `commit` writes a batch of envelopes (seq not yet assigned) and the state rows they
-    change, and advances the tracking position from `expected` to `position`, all in one
-    transaction; it raises `ProjectionConflict` if the tracking position is not `expected`
-    (another worker got there first), and writes nothing then.
-    """
-
-    name: str
-
-    def create_tables(self) -> None: ...
-
-    def position(self) -> int: ...
-
-    def commit(
-        self, rows: Sequence[Envelope], states: Sequence[StateRow], position: int, expected: int
-    ) -> list[Envelope]: ...
-
-    def commit_inline(
-        self,
-        cursor: Any,
-        rows: Sequence[Envelope],
-        states: Sequence[StateRow],
-        position: int,
-        previous: int,
-    ) -> list[Envelope] | None:
-        """Inside the events' own transaction (`cursor`): write the batch when the tracking
-        is at `previous` (the newest notification before it), else write nothing (None)."""
-        ...
-
-    def reset(self) -> None: ...
+    """Reads of the event store's own table, which carries the envelope columns (the log is
+    the timeline), and of the state summaries written in the same transactions."""
 
     def by_session(
         self, session_id: str, since_seq: int, limit: int, run_id: str | None = None
@@ -101,6 +84,12 @@ class TimelineView(Protocol):
     def state(self, kind: str, key: str) -> StateRow | None: ...
 
     def last_seq(self, session_id: str) -> int: ...
+
+    def head(self) -> int:
+        """The newest position (0 when the log is empty)."""
+        ...
+
+    def log_after(self, position: int, limit: int) -> list[LoggedEvent]: ...
 
 
 class ProjectionConflict(Exception):

@@ -1,10 +1,11 @@
-"""What every projection shares: following the notification log in batches, exactly once.
+"""What every projection shares: following the log in batches, exactly once.
 
-A projection reads the notifications after its tracking position, decodes them, and hands
-each batch to its view, which writes the batch's rows and the new position in one
-transaction, checking that the position is still where the batch started (`expected`).
-A crash before that commit loses nothing; a second worker gets `ProjectionConflict`,
-re-reads the position and goes on from there.
+A projection reads the stored events after its tracking position straight from the events
+table (envelopes rendered from the stored JSON, no domain objects rebuilt) and hands each
+batch to its view, which writes the batch's rows and the new position in one transaction,
+checking that the position is still where the batch started (`expected`). A crash before
+that commit loses nothing; a second worker gets `ProjectionConflict`, re-reads the position
+and goes on from there.
 """
 
 from __future__ import annotations
@@ -13,17 +14,10 @@ import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 
-from eventsourcing.domain import Snapshot
-from eventsourcing.persistence import Notification
-
-from application.ports import ProjectionConflict
-from application.store import EventStore
-from domain.model import ZakopsAggregate
+from application.ports import LoggedEvent, ProjectionConflict, TimelineView
 
 Progress = Callable[[int, int], None]
-Decoded = Sequence[tuple[object, int]]  # (domain event, notification id)
 
 
 @dataclass(frozen=True)
@@ -38,8 +32,8 @@ class ProjectionStatus:
 class Projector(ABC):
     name: str
 
-    def __init__(self, store: EventStore, batch_size: int = 500) -> None:
-        self.store = store
+    def __init__(self, log: TimelineView, batch_size: int = 500) -> None:
+        self.log = log
         self.batch_size = batch_size
         self._lock = threading.Lock()
         self._position = 0
@@ -49,7 +43,7 @@ class Projector(ABC):
         """The tracking position the view has committed."""
 
     @abstractmethod
-    def project(self, decoded: Decoded, last: int, expected: int) -> None:
+    def project(self, events: Sequence[LoggedEvent], last: int, expected: int) -> None:
         """Write one batch and move the tracking from `expected` to `last`, atomically."""
 
     @abstractmethod
@@ -58,28 +52,23 @@ class Projector(ABC):
 
     @property
     def position(self) -> int:
-        """The last notification this process knows to be projected."""
+        """The last position this process knows to be projected."""
         return self._position
 
     def lag(self) -> int:
-        return max(0, self.store.head() - self.view_position())
+        return max(0, self.log.head() - self.view_position())
 
     def status(self) -> ProjectionStatus:
         """How far the projection is behind the log, in events and in seconds."""
-        head, position = self.store.head(), self.view_position()
+        head, position = self.log.head(), self.view_position()
         seconds = 0.0
         if head > position:
-            newest = self.store.recorder.select_notifications(start=head, limit=1)
-            oldest = self.store.recorder.select_notifications(start=position + 1, limit=1)
-            if newest and oldest:
-                newest_at = self._time(newest[0])
-                seconds = max(0.0, (newest_at - self._time(oldest[0])).total_seconds())
+            oldest = [e.envelope for e in self.log.log_after(position, 1) if e.envelope]
+            newest = self.log.recent(1, ())
+            if oldest and newest:
+                gap = newest[0].timestamp - oldest[0].timestamp
+                seconds = max(0.0, gap.total_seconds())
         return ProjectionStatus(self.name, position, head, max(0, head - position), seconds)
-
-    def _time(self, notification: Notification) -> datetime:
-        event = self.store.mapper.to_domain_event(notification)
-        assert isinstance(event, ZakopsAggregate.Event | Snapshot), type(event)
-        return event.timestamp
 
     def catch_up(self, until: int | None = None, progress: Progress | None = None) -> int:
         """Project everything after the tracking position (up to `until` when given);
@@ -87,21 +76,18 @@ class Projector(ABC):
         with self._lock:
             position = self.view_position()
             while until is None or position < until:
-                notifications = self.store.recorder.select_notifications(
-                    start=position + 1, limit=self.batch_size
-                )
-                if not notifications:
+                events = self.log.log_after(position, self.batch_size)
+                if not events:
                     break
-                decoded = [(self.store.mapper.to_domain_event(n), n.id) for n in notifications]
-                last = notifications[-1].id
+                last = events[-1].position
                 try:
-                    self.project(decoded, last, expected=position)
+                    self.project(events, last, expected=position)
                 except ProjectionConflict:
                     position = self.view_position()  # another worker moved it; go on from there
                     continue
                 position = last
                 if progress is not None:
-                    progress(position, until or self.store.head())
+                    progress(position, until or self.log.head())
             self._position = max(self._position, position)
             return position
 
@@ -111,11 +97,7 @@ class Projector(ABC):
         with self._lock:
             self.reset_view()
             self._position = 0
-            self.forget()
         return self.catch_up(progress=progress)
-
-    def forget(self) -> None:  # noqa: B027 - optional hook, most projections keep no cache
-        """Drop in-memory state that depends on the view (after a reset)."""
 
 
 class Follower:

@@ -1,4 +1,5 @@
-"""The query service: the timeline and the state summaries, with bounded arguments."""
+"""The query service: the events table (the timeline) and the state summaries, with
+bounded arguments."""
 
 from __future__ import annotations
 
@@ -138,6 +139,10 @@ class QueryService:
         if last == 0 and runs.total == 0:
             raise NotFound("session", session_id)
         return SessionSummary(session_id, last, runs.items)
+
+    def head(self) -> int:
+        """The newest position in the log (0 when it is empty)."""
+        return self.view.head()
 
     def get_state(self, kind: str, key: str) -> StateRow:
         row = self.view.state(kind, key)

@@ -7,22 +7,27 @@ passed in as the library's environment by the composition root; nothing here cho
 
 from __future__ import annotations
 
+import contextlib
+import copy
+import logging
+from collections.abc import Sequence
 from typing import Any, ClassVar
 from uuid import UUID
 
-from eventsourcing.application import Application, ProcessingEvent
+from eventsourcing.application import Application, ProcessingEvent, project_aggregate
 from eventsourcing.domain import Snapshot
-from eventsourcing.persistence import Recording
 from eventsourcing.utils import Environment, EnvType
 
 from domain.action import Action
 from domain.archive import Archive
 from domain.deal import Deal
 from domain.job import Job
+from domain.model import ZakopsAggregate
 from domain.run import Run
 from domain.session import Session
 
 SNAPSHOT_INTERVAL = 100
+log = logging.getLogger("zakops.store")
 
 
 class EventStore(Application[UUID]):
@@ -51,17 +56,50 @@ class EventStore(Application[UUID]):
         merged.update(env or {})
         return Environment(name, merged)
 
-    def _record(self, processing_event: ProcessingEvent[UUID]) -> list[Recording[UUID]]:
-        recordings = super()._record(processing_event)
-        # With fast-forwarding on, the library leaves the cache at the old version, so the
-        # next command would read back and replay the events it has just written. The
-        # aggregates we saved are current: cache them. (Fast-forward still picks up events
-        # that other processes write after this.)
+    def head(self) -> int:
+        """The id of the newest notification (0 when the log is empty)."""
+        return self.recorder.max_notification_id() or 0
+
+    def commit(self, changes: Sequence[tuple[ZakopsAggregate, Sequence[Any]]]) -> list[Any]:
+        """Store the collected events of these aggregates in one transaction and return
+        what the recorder wrote for each event, in order: its envelope with `position` and
+        `seq` (None for internal events). Saved aggregates go into the cache."""
+        processing = ProcessingEvent[UUID]()
+        for aggregate, events in changes:
+            processing.events.extend(events)
+            processing.aggregates[aggregate.id] = aggregate
+        written: list[Any] = []
+        processing.saved_kwargs["written"] = written
+        recordings = self._record(processing)
+        self._take_snapshots(processing)
+        self._notify(recordings)
+        return written
+
+    def load(self, aggregate_id: UUID) -> Any:
+        """A copy of the aggregate for a command: from the cache as this process saved it
+        (no read), or rebuilt from its snapshot and events. A copy that another process
+        made stale fails on the store's version check; the caller then `forget`s it."""
+        return self.repository.get(aggregate_id)
+
+    def forget(self, aggregate_id: UUID) -> None:
         cache = self.repository.cache
-        if cache is not None and self.repository.fastforward:
-            for aggregate_id, aggregate in processing_event.aggregates.items():
-                cache.put(aggregate_id, aggregate)
-        return recordings
+        if cache is not None:
+            with contextlib.suppress(KeyError):
+                cache.get(aggregate_id, evict=True)
+
+    def current(self, aggregate_id: UUID) -> Any:
+        """The aggregate as stored now, for reads: the cached copy brought up to date with
+        any events that other processes wrote since (one indexed read)."""
+        cache = self.repository.cache
+        if cache is None:
+            return self.repository.get(aggregate_id)
+        try:
+            cached = cache.get(aggregate_id)
+        except KeyError:
+            return self.repository.get(aggregate_id)
+        newer = list(self.events.get(originator_id=aggregate_id, gt=cached.version))
+        aggregate = copy.deepcopy(cached)
+        return project_aggregate(aggregate, newer) if newer else aggregate
 
     def _take_snapshots(self, processing_event: ProcessingEvent[UUID]) -> None:
         # The library reloads an aggregate from the store to snapshot it at the exact
@@ -79,8 +117,7 @@ class EventStore(Application[UUID]):
                 interval
                 and version // interval > (version - written.get(aggregate_id, 0)) // interval
             ):
-                self.snapshots.put([Snapshot.take(aggregate)])
-
-    def head(self) -> int:
-        """The id of the newest notification (0 when the log is empty)."""
-        return self.recorder.max_notification_id() or 0
+                try:
+                    self.snapshots.put([Snapshot.take(aggregate)])
+                except Exception:  # the events are committed; a snapshot is only a shortcut
+                    log.exception("snapshot of %s at version %s failed", aggregate_id, version)

@@ -1,16 +1,16 @@
 """What each event changes in the state summaries (run list with status, deals by stage...).
 
-The timeline projection writes these in the same transaction as the envelopes; the HTTP and
-CLI listings read them. The status names are those of the domain lifecycles.
+The store's recorders write these in the same transaction as the events; the HTTP and CLI
+listings read them. The status names are those of the domain lifecycles.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
 from application.ports import StateRow
-from domain.envelope import Envelope
 
 RUN_STATUS = {
     "run_created": "queued",
@@ -41,23 +41,33 @@ JOB_STATUS = {
 }
 
 
-def state_change(envelope: Envelope) -> StateRow | None:
-    """The state row this event changes (merged into the existing row), if any.
+def state_change(
+    kind: str,
+    at: datetime,
+    session_id: str | None,
+    run_id: str | None,
+    payload: dict[str, Any],
+) -> StateRow | None:
+    """The state row an event of type `kind` changes (merged into the existing row), if any.
 
-    An empty `status` keeps the current one; `data` keys are merged (None values dropped)."""
-    row = _state_change(envelope)
+    An empty `status` keeps the current one; `data` keys are merged (None values dropped).
+    `last_position` is left at 0: the recorder fills in the event's position."""
+    row = _state_change(kind, at, session_id, run_id, payload)
     if row is None:
         return None
     return replace(row, data={k: v for k, v in row.data.items() if v is not None})
 
 
-def _state_change(envelope: Envelope) -> StateRow | None:
-    kind = envelope.type
-    payload = envelope.payload
-    at = envelope.timestamp
-    position = envelope.position or 0
+def _state_change(
+    kind: str,
+    at: datetime,
+    session_id: str | None,
+    run_id: str | None,
+    payload: dict[str, Any],
+) -> StateRow | None:
+    position = 0
     data: dict[str, Any] = {}
-    if envelope.run_id is not None and (kind in RUN_STATUS or kind in VERIFICATION):
+    if run_id is not None and (kind in RUN_STATUS or kind in VERIFICATION):
         status = RUN_STATUS.get(kind, "")
         if kind == "run_created":
             data = {
@@ -70,9 +80,7 @@ def _state_change(envelope: Envelope) -> StateRow | None:
             data = {"finished_at": at.isoformat(), "error": payload.get("error")}
         elif kind in VERIFICATION:
             data = {"verification": VERIFICATION[kind]}
-        return StateRow(
-            "run", envelope.run_id, status, envelope.session_id, None, at, position, data
-        )
+        return StateRow("run", run_id, status, session_id, None, at, position, data)
     if kind.startswith("deal.") and payload.get("deal_id"):
         stage = payload.get("to_stage") or payload.get("stage") or ""
         if kind == "deal.archived":
@@ -92,7 +100,7 @@ def _state_change(envelope: Envelope) -> StateRow | None:
             "action",
             payload["action_id"],
             ACTION_STATUS[kind],
-            envelope.session_id,
+            session_id,
             payload.get("deal_id"),
             at,
             position,
@@ -110,7 +118,7 @@ def _state_change(envelope: Envelope) -> StateRow | None:
             "job",
             payload["job_id"],
             JOB_STATUS[kind],
-            envelope.session_id,
+            session_id,
             None,
             at,
             position,

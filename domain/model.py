@@ -9,8 +9,6 @@ typed `payload`; `timestamp` is the library's own field and is always passed in.
 from __future__ import annotations
 
 import copy
-import hashlib
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,11 +16,12 @@ from typing import Any, ClassVar
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import BaseAggregate, CanInitAggregate, CanMutateAggregate
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, field_validator
 
-from domain.errors import AlreadyExists, EventIdConflict, InvalidInput
+from domain.errors import AlreadyExists, InvalidInput
 from domain.payloads import Payload
 from domain.taxonomy import resolve
+from domain.text import storable_problem
 
 ID_NAMESPACE = uuid5(NAMESPACE_URL, "https://zakops.example/event-core")
 
@@ -46,6 +45,16 @@ class EventMeta(BaseModel):
     actor: str | None = Field(default=None, min_length=1, max_length=255)
     schema_version: int = Field(default=1, ge=1)
 
+    @field_validator(
+        "event_id", "source", "session_id", "run_id", "correlation_id", "causation_id", "actor"
+    )
+    @classmethod
+    def _storable(cls, value: str | None) -> str | None:
+        problem = None if value is None else storable_problem(value)
+        if problem is not None:
+            raise ValueError(problem)
+        return value
+
 
 class DomainEvent(BaseModel):
     """The library's three event attributes, as a frozen pydantic model."""
@@ -57,20 +66,14 @@ class DomainEvent(BaseModel):
     timestamp: datetime
 
 
-def fingerprint(type_name: str, payload: Payload) -> str:
-    """What makes two events with the same event_id 'the same': type and payload."""
-    derived: frozenset[str] = getattr(payload, "DERIVED", frozenset())
-    data = payload.model_dump(mode="json", exclude=set(derived))
-    body = json.dumps([type_name, data], sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(body.encode()).hexdigest()[:32]
-
-
 @dataclass(frozen=True)
 class Applied:
     """The answer of a command: which event stands for it, and whether it is new.
 
     `new=False` means the event_id had been applied before: nothing was triggered and
-    `version` is the original event's version in the aggregate's stream.
+    `version` is the original event's version in the aggregate's stream. Whether the repeat
+    carries the same content is checked against the stored original by the application
+    (which fetches it anyway to answer with it).
     """
 
     event_id: str
@@ -78,10 +81,16 @@ class Applied:
     new: bool
 
 
+RECENT_IDS = 100  # event ids an aggregate remembers; the store's unique event_id has the rest
+
+
 class ZakopsAggregate(BaseAggregate[UUID]):
-    """Base aggregate: remembers applied event ids so that repeated commands write nothing."""
+    """Base aggregate: remembers its most recent event ids so that a repeated command writes
+    nothing. The window is bounded, so state and snapshots do not grow with history; older
+    ids are answered by the store's unique `event_id`."""
 
     KIND: ClassVar[str] = "aggregate"
+    recent_ids: dict[str, int]  # event_id -> version, the newest RECENT_IDS (see remember)
 
     @staticmethod
     def create_id(*_: Any, **__: Any) -> UUID:
@@ -90,7 +99,9 @@ class ZakopsAggregate(BaseAggregate[UUID]):
     class Event(DomainEvent, CanMutateAggregate[UUID]):
         TYPE: ClassVar[str] = ""
         meta: EventMeta
-        payload: Payload
+        # As any: events typed with the base class (session and system events) carry a
+        # payload of a subclass, whose declared fields must be stored too.
+        payload: SerializeAsAny[Payload]
 
         @property
         def event_type(self) -> str:
@@ -104,10 +115,9 @@ class ZakopsAggregate(BaseAggregate[UUID]):
 
     def __deepcopy__(self, memo: dict[int, Any]) -> ZakopsAggregate:
         # The library deep-copies aggregates out of its cache for every command. Our state is
-        # made of immutable values and flat dicts of them (the applied ids grow with the
-        # history), so copying the dicts and lists one level deep is enough and keeps a long
-        # run cheap to copy; attributes named in DEEP_STATE hold nested JSON and are copied
-        # all the way down.
+        # made of immutable values and flat dicts of them, so copying the dicts and lists one
+        # level deep is enough; attributes named in DEEP_STATE hold nested JSON and are
+        # copied all the way down.
         twin = object.__new__(type(self))
         for name, value in self.__dict__.items():
             if name in self.DEEP_STATE:
@@ -121,20 +131,17 @@ class ZakopsAggregate(BaseAggregate[UUID]):
 
     # -- idempotency ---------------------------------------------------------------------
     def remember(self, event: ZakopsAggregate.Event) -> None:
-        seen: dict[str, list[Any]] = self.__dict__.setdefault("applied_ids", {})
-        seen[event.meta.event_id] = [
-            event.originator_version,
-            fingerprint(event.event_type, event.payload),
-        ]
+        self.__dict__.pop("applied_ids", None)  # the unbounded map of older snapshots
+        seen: dict[str, int] = self.__dict__.setdefault("recent_ids", {})
+        seen[event.meta.event_id] = event.originator_version
+        if len(seen) > RECENT_IDS:
+            del seen[next(iter(seen))]  # the oldest (dicts keep insertion order)
 
     def already_applied(self, meta: EventMeta, type_name: str, payload: Payload) -> Applied | None:
-        """The original event for a repeated event_id; a conflict if its content differs."""
-        seen = self.__dict__.get("applied_ids", {}).get(meta.event_id)
-        if seen is None:
+        """The original event for an event_id among the recent ones (None otherwise)."""
+        version = self.__dict__.get("recent_ids", {}).get(meta.event_id)
+        if version is None:
             return None
-        version, known = seen
-        if known != fingerprint(type_name, payload):
-            raise EventIdConflict(meta.event_id, f"{self.KIND} {self.key} holds another event")
         return Applied(meta.event_id, int(version), new=False)
 
     def created_again(self, meta: EventMeta, type_name: str, payload: Payload) -> Applied:

@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from domain import payloads as p
 from domain.errors import InvalidInput, UnknownEventType
+from domain.text import check_storable
 
 Domain = Literal[
     "run",
@@ -54,6 +55,7 @@ class EventTypeSpec:
             raise InvalidInput("payload", "must be a JSON object, not a string")
         if not isinstance(payload, dict):
             raise InvalidInput("payload", f"must be a JSON object, not {type(payload).__name__}")
+        check_storable(payload, "payload")
         from pydantic import ValidationError
 
         try:

@@ -20,7 +20,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     container = build(settings)
     init_db(container)
-    background = [p for name, p in projectors(container).items() if name != "timeline"]
+    background = list(projectors(container).values())
     follower = Follower(background)
     if background:
         follower.start()  # the legacy projection follows the log beside the API

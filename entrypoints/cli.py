@@ -43,10 +43,7 @@ def describe(container: Container) -> dict[str, Any]:
         report["schema"] = settings.postgres_schema
         report["server"] = f"PostgreSQL {server_version(settings.dsn())}"
     report["eventsourcing"] = version("eventsourcing")
-    store, timeline = container.store(), container.timeline()
-    report["events"] = store.head()
-    report["timeline position"] = timeline.view.position()
-    report["tables"] = {"events": True, "session_events": True, "projection_tracking": True}
+    report["events"] = container.timeline_view().head()
     return report
 
 

@@ -12,7 +12,6 @@ from dependency_injector import containers, providers
 
 from adapters.persistence.environment import library_env
 from adapters.system import SystemClock, UuidIds
-from adapters.timeline.memory import MemoryTimelineView
 from adapters.timeline.sqlite import SQLiteTimelineView
 from application.emitter import Emitter
 from application.legacy import LegacyImporter, LegacyProjector, LegacyView
@@ -26,7 +25,6 @@ from application.services.jobs import JobService
 from application.services.runs import RunService
 from application.services.sessions import SessionService
 from application.store import EventStore
-from application.timeline import Timeline
 from entrypoints.settings import Settings
 
 
@@ -40,14 +38,20 @@ def _library_env(settings: Settings) -> dict[str, str]:
     )
 
 
-def _timeline_view(settings: Settings) -> TimelineView:
+def _timeline_view(settings: Settings, store: EventStore) -> TimelineView:
+    """Reads of the store's own events table (the log is the timeline)."""
     if settings.store == "memory":
-        return MemoryTimelineView()
+        from adapters.persistence.recorders import EnvelopePOPORecorder
+
+        assert isinstance(store.recorder, EnvelopePOPORecorder)
+        return store.recorder.table
     if settings.store == "sqlite":
         return SQLiteTimelineView(settings.sqlite_path)
+    from adapters.persistence.recorders import EnvelopePostgresRecorder
     from adapters.timeline.postgres import PostgresTimelineView
 
-    return PostgresTimelineView(settings.dsn(), settings.postgres_schema, settings.pool_size)
+    assert isinstance(store.recorder, EnvelopePostgresRecorder)
+    return PostgresTimelineView(store.recorder.datastore, store.recorder.events_table_name)
 
 
 def _prepare_store(settings: Settings) -> None:
@@ -65,8 +69,8 @@ def _legacy_view(settings: Settings) -> LegacyView | None:
     return PostgresLegacyView(settings.legacy_dsn.get_secret_value())
 
 
-def _legacy(store: EventStore, view: LegacyView | None) -> LegacyProjector | None:
-    return None if view is None else LegacyProjector(store, view)
+def _legacy(log: TimelineView, view: LegacyView | None) -> LegacyProjector | None:
+    return None if view is None else LegacyProjector(log, view)
 
 
 def _importer(deps: Services, view: LegacyView | None) -> LegacyImporter | None:
@@ -82,19 +86,16 @@ class Container(containers.DeclarativeContainer):
     settings = providers.Dependency(instance_of=Settings)
 
     store = providers.Singleton(_store, settings)
-    timeline_view = providers.Singleton(_timeline_view, settings)
-    timeline = providers.Singleton(Timeline, store, timeline_view)
+    timeline_view = providers.Singleton(_timeline_view, settings, store)
     clock = providers.Singleton(SystemClock)
     ids = providers.Singleton(UuidIds)
     deps = providers.Singleton(
         Services,
         store=store,
-        timeline=timeline,
+        view=timeline_view,
         clock=clock,
         ids=ids,
         retries=settings.provided.command_retries,
-        wait_timeout=settings.provided.timeline_wait_seconds,
-        single_writer=providers.Callable(lambda s: s.store != "postgres", settings),
     )
     runs = providers.Singleton(RunService, deps)
     deals = providers.Singleton(DealService, deps)
@@ -108,7 +109,7 @@ class Container(containers.DeclarativeContainer):
     )
     queries = providers.Singleton(QueryService, timeline_view)
     legacy_view = providers.Singleton(_legacy_view, settings)
-    legacy = providers.Singleton(_legacy, store, legacy_view)
+    legacy = providers.Singleton(_legacy, timeline_view, legacy_view)
     importer = providers.Singleton(_importer, deps, legacy_view)
 
 
@@ -122,13 +123,12 @@ def services(container: Container) -> dict[str, Any]:
         "sessions": container.sessions(),
         "emitter": container.emitter(),
         "queries": container.queries(),
-        "timeline": container.timeline(),
     }
 
 
 def projectors(container: Container) -> dict[str, Projector]:
     """Every enabled projection by name (the legacy one only with ZAKOPS_LEGACY_DSN)."""
-    found: dict[str, Projector] = {"timeline": container.timeline()}
+    found: dict[str, Projector] = {}
     legacy = container.legacy()
     if legacy is not None:
         found["legacy"] = legacy
@@ -142,16 +142,17 @@ def build(settings: Settings | None = None) -> Container:
 
 def init_db(container: Container) -> None:
     """Create our schema and tables if missing (idempotent): `zakops db init`."""
-    container.store()  # the library creates its tables (CREATE_TABLE=y) when constructed
-    container.timeline_view().create_tables()
+    # The library creates its tables when constructed (CREATE_TABLE=y); our recorders add
+    # the envelope columns and upgrade a store of the previous release on the way.
+    container.store()
     legacy = container.legacy_view()
     if legacy is not None:
         legacy.create_tables()  # our bookkeeping only; the zakops.* tables are never created
 
 
 def close(container: Container) -> None:
-    container.store().close()
     for view in (container.timeline_view(), container.legacy_view()):
         closer = getattr(view, "close", None)
         if closer is not None:
             closer()
+    container.store().close()

@@ -19,7 +19,6 @@ class Settings(BaseSettings):
     postgres_schema: str = "zakops_core"
     pool_size: int = Field(default=5, ge=1, le=100)
     legacy_dsn: SecretStr | None = None
-    timeline_wait_seconds: float = Field(default=5.0, gt=0, le=60)
     command_retries: int = Field(default=10, ge=1, le=50)
     data_dir: Path = Path(".data")
     api_keys: SecretStr | None = Field(

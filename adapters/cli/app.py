@@ -17,7 +17,6 @@ from eventsourcing.persistence import InterfaceError, OperationalError
 
 from adapters.cli.context import CliContext, Hooks, Overrides
 from adapters.cli.output import errors
-from application.timeline import TimelineTimeout
 from domain.errors import DomainError, InvalidInput
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -26,7 +25,6 @@ UNREACHABLE = (
     OperationalError,
     InterfaceError,
     sqlite3.OperationalError,
-    TimelineTimeout,
     ConnectionError,
 )
 

@@ -15,7 +15,6 @@ from application.services.deals import DealService
 from application.services.jobs import JobService
 from application.services.runs import RunService
 from application.services.sessions import SessionService
-from application.timeline import Timeline
 
 
 @dataclass
@@ -27,7 +26,6 @@ class CliContext:
     sessions: SessionService
     emitter: Emitter
     queries: QueryService
-    timeline: Timeline
     init_db: Callable[[], None]
     describe_store: Callable[[], dict[str, Any]]
     create_key: Callable[[str], str]

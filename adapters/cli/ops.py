@@ -90,7 +90,7 @@ def register(app: typer.Typer, ctx: Lazy, hooks: Hooks) -> None:
     @projections.command("run")
     @guarded
     def run(
-        name: Annotated[str | None, typer.Argument(help="timeline or legacy (all)")] = None,
+        name: Annotated[str | None, typer.Argument(help="legacy (all when omitted)")] = None,
         once: Annotated[bool, typer.Option(help="catch up, then exit")] = False,
         poll: Annotated[float, typer.Option(min=0.01)] = 0.5,
         batch_size: Annotated[int, typer.Option(min=1, max=10_000)] = 500,
@@ -111,13 +111,13 @@ def register(app: typer.Typer, ctx: Lazy, hooks: Hooks) -> None:
 
     @projections.command("rebuild")
     @guarded
-    def rebuild(name: Annotated[str, typer.Argument(help="timeline")], yes: Yes = False) -> None:
+    def rebuild(name: Annotated[str, typer.Argument(help="legacy")], yes: Yes = False) -> None:
         """Drop a projection's rows and replay the whole log into it (with progress)."""
         projector = _projection(ctx(), name)
         if not yes:
             raise typer.BadParameter("rebuild drops the projection's rows: add --yes")
         with Progress(console=console) as progress:
-            task = progress.add_task(f"rebuilding {name}", total=max(1, projector.store.head()))
+            task = progress.add_task(f"rebuilding {name}", total=max(1, projector.log.head()))
 
             def step(done: int, head: int) -> None:
                 progress.update(task, completed=done, total=max(1, head))

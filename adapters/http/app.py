@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -14,6 +14,7 @@ from adapters.http.routes_events import router as events
 from adapters.http.routes_runs import router as runs
 from adapters.http.routes_state import router as state
 from adapters.http.streams import router as streams
+from application.projector import Projector
 
 DESCRIPTION = """Typed, ordered, immutable events for agent runs and business deals.
 
@@ -35,7 +36,7 @@ def make_app(deps: ApiDeps) -> FastAPI:
         title="ZakOps Event Core", version="0.1.0", description=DESCRIPTION, lifespan=lifespan
     )
     app.state.deps = deps
-    app.state.metrics = observability.Metrics(lambda: float(deps.timeline.lag()))
+    app.state.metrics = observability.Metrics({p.name: lag_of(p) for p in deps.projectors})
     problems.install(app)
     app.add_middleware(observability.BodyLimit, limit=deps.max_body_bytes)
     app.add_middleware(observability.RequestContext, metrics=app.state.metrics)
@@ -43,3 +44,7 @@ def make_app(deps: ApiDeps) -> FastAPI:
         app.include_router(router)
 
     return app
+
+
+def lag_of(projector: Projector) -> Callable[[], float]:
+    return lambda: float(projector.lag())

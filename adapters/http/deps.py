@@ -14,7 +14,6 @@ from application.services.deals import DealService
 from application.services.jobs import JobService
 from application.services.runs import RunService
 from application.services.sessions import SessionService
-from application.timeline import Timeline
 
 
 @dataclass
@@ -26,7 +25,6 @@ class ApiDeps:
     sessions: SessionService
     emitter: Emitter
     queries: QueryService
-    timeline: Timeline
     keys: KeyRing
     projectors: list[Projector] = field(default_factory=list)
     max_body_bytes: int = 1_048_576

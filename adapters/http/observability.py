@@ -34,7 +34,7 @@ class JsonFormatter(logging.Formatter):
 
 
 class Metrics:
-    def __init__(self, lag: Callable[[], float]) -> None:
+    def __init__(self, lags: dict[str, Callable[[], float]]) -> None:
         self.registry = CollectorRegistry()
         self.requests = Counter(
             "zakops_http_requests",
@@ -53,11 +53,12 @@ class Metrics:
         )
         lag_gauge = Gauge(
             "zakops_projection_lag_events",
-            "Timeline lag behind the log",
+            "Projection lag behind the log, in events",
             ["projection"],
             registry=self.registry,
         )
-        lag_gauge.labels("timeline").set_function(lag)
+        for name, measure in lags.items():
+            lag_gauge.labels(name).set_function(measure)
 
 
 class BodyLimit:

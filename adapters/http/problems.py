@@ -12,7 +12,6 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from adapters.http.auth import Forbidden, Unauthorized
-from application.timeline import TimelineTimeout
 from domain.envelope import invalid_input
 from domain.errors import (
     AlreadyExists,
@@ -152,10 +151,6 @@ def install(app: FastAPI) -> None:
     async def on_forbidden(request: Request, error: Exception) -> JSONResponse:
         return problem(request, 403, "Forbidden", str(error))
 
-    async def on_timeout(request: Request, error: Exception) -> JSONResponse:
-        detail = f"{error}; the event is stored: repeat with the same Idempotency-Key"
-        return problem(request, 503, "Timeline behind", detail)
-
     async def on_crash(request: Request, error: Exception) -> JSONResponse:
         log.exception("unhandled error", extra={"request_id": request.state.request_id})
         return problem(request, 500, "Internal error", "see the server log for this request")
@@ -171,5 +166,4 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, on_http)
     app.add_exception_handler(Unauthorized, on_unauthorized)
     app.add_exception_handler(Forbidden, on_forbidden)
-    app.add_exception_handler(TimelineTimeout, on_timeout)
     app.add_exception_handler(Exception, on_crash)

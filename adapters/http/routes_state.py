@@ -11,6 +11,7 @@ from adapters.http.common import ERRORS, Deps, Operator, Reader
 from adapters.http.routes_business import listing
 from adapters.http.schemas import Health, SessionOut, StateOut, StatePage
 from application.queries import MAX_OFFSET
+from domain.errors import NotFound
 
 router = APIRouter(responses=ERRORS)
 Id = Annotated[str, Path(min_length=1, max_length=64)]
@@ -59,17 +60,18 @@ def healthz() -> Health:
 )
 def readyz(d: Deps) -> Response:
     try:
-        head = d.timeline.store.head()
-        position = d.timeline.view.position()
+        head = d.queries.head()
+        projections = {
+            p.name: {
+                "position": float(p.view_position()),
+                "lag": float(max(0, head - p.view_position())),
+            }
+            for p in d.projectors
+        }
     except Exception as error:  # readiness reports any failure instead of raising
         body = Health(status="unavailable", detail=type(error).__name__)
         return JSONResponse(body.model_dump(exclude_none=True), status_code=503)
-    body = Health(
-        status="ready",
-        store="reachable",
-        timeline_position=position,
-        timeline_lag=max(0, head - position),
-    )
+    body = Health(status="ready", store="reachable", position=head, projections=projections or None)
     return JSONResponse(body.model_dump(exclude_none=True))
 
 
@@ -84,11 +86,13 @@ def metrics(request: Request) -> Response:
 
 
 @router.post(
-    "/api/admin/projections/timeline/rebuild",
+    "/api/admin/projections/{name}/rebuild",
     tags=["operations"],
     dependencies=Operator,
-    summary="Operator: drop and replay the timeline",
+    summary="Operator: drop a projection's rows and replay the log into it",
 )
-def rebuild_timeline(d: Deps) -> Health:
-    position = d.timeline.rebuild()
-    return Health(status="rebuilt", timeline_position=position, timeline_lag=0)
+def rebuild_projection(d: Deps, name: Annotated[str, Path(max_length=64)]) -> Health:
+    for projector in d.projectors:
+        if projector.name == name:
+            return Health(status="rebuilt", position=projector.rebuild())
+    raise NotFound("projection", name)

@@ -126,7 +126,6 @@ class SessionOut(BaseModel):
 class Health(BaseModel):
     status: str
     store: str | None = None
-    timeline_position: int | None = None
-    timeline_lag: int | None = None
+    position: int | None = None
     projections: dict[str, dict[str, float]] | None = None
     detail: str | None = None

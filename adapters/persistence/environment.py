@@ -8,7 +8,7 @@ from typing import Literal
 from psycopg.conninfo import conninfo_to_dict
 
 MAPPER_TOPIC = "adapters.persistence.mapper:PydanticMapper"
-INLINE = "adapters.persistence.inline"
+RECORDERS = "adapters.persistence.recorders"
 StoreKind = Literal["memory", "sqlite", "postgres"]
 
 
@@ -27,10 +27,12 @@ def library_env(
         "MAPPER_TOPIC": MAPPER_TOPIC,
         "CREATE_TABLE": "y" if create_tables else "n",
         "AGGREGATE_CACHE_MAXSIZE": str(cache_size),
-        "AGGREGATE_CACHE_FASTFORWARD": "y",
+        # Saved aggregates stay in the cache; a command on a stale copy (another process
+        # wrote since) fails on the store's version check and reloads (see EventStore).
+        "AGGREGATE_CACHE_FASTFORWARD": "n",
     }
     if store == "memory":
-        return {**env, "PERSISTENCE_MODULE": f"{INLINE}:InlinePOPOFactory"}
+        return {**env, "PERSISTENCE_MODULE": f"{RECORDERS}:EnvelopePOPOFactory"}
     if store == "sqlite":
         if sqlite_path is None:
             raise ValueError("sqlite_path is required for the sqlite store")
@@ -38,7 +40,7 @@ def library_env(
         return {
             **env,
             "PERSISTENCE_MODULE": "eventsourcing.sqlite",
-            "APPLICATION_RECORDER_TOPIC": f"{INLINE}:InlineSQLiteRecorder",
+            "APPLICATION_RECORDER_TOPIC": f"{RECORDERS}:EnvelopeSQLiteRecorder",
             "SQLITE_DBNAME": str(sqlite_path),
             "SQLITE_LOCK_TIMEOUT": "10",
         }
@@ -48,7 +50,7 @@ def library_env(
     return {
         **env,
         "PERSISTENCE_MODULE": "eventsourcing.postgres",
-        "APPLICATION_RECORDER_TOPIC": f"{INLINE}:InlinePostgresRecorder",
+        "APPLICATION_RECORDER_TOPIC": f"{RECORDERS}:EnvelopePostgresRecorder",
         "POSTGRES_DBNAME": str(parts.get("dbname", "postgres")),
         "POSTGRES_HOST": str(parts.get("host", "127.0.0.1")),
         "POSTGRES_PORT": str(parts.get("port", "5432")),

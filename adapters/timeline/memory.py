@@ -1,70 +1,66 @@
-"""The in-memory timeline view, for unit tests and the `memory` store."""
+"""The in-memory events table (the `memory` store, unit tests): written by the in-memory
+recorder under its lock, read by the query service."""
 
 from __future__ import annotations
 
+import bisect
 import threading
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
 
-from application.envelopes import number_rows
-from application.ports import Page, ProjectionConflict, StateRow
+from eventsourcing.persistence import IntegrityError
+
+from application.ports import LoggedEvent, Page, StateRow
 from domain.envelope import Envelope
 
+if TYPE_CHECKING:
+    from adapters.persistence.mapper import EventRow
 
-class MemoryTimelineView:
-    name = "timeline"
 
+class MemoryEventTable:
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self.reset()
+        self._rows: list[Envelope] = []
+        self._positions: list[int] = []
+        self._by_id: dict[str, Envelope | None] = {}
+        self._by_session: dict[str, list[Envelope]] = {}
+        self._states: dict[tuple[str, str], StateRow] = {}
+        self._log: list[LoggedEvent] = []  # every stored event, internal ones included
 
-    def create_tables(self) -> None:
-        return None
-
-    def reset(self) -> None:
+    # -- writing (the recorder, inside its own lock) ----------------------------------------
+    def check_unique(self, event_ids: Sequence[str]) -> None:
         with self._lock:
-            self._rows: list[Envelope] = []
-            self._by_id: dict[str, Envelope] = {}
-            self._last_seq: dict[str, int] = {}
-            self._states: dict[tuple[str, str], StateRow] = {}
-            self._position = 0
+            if len(set(event_ids)) != len(event_ids) or any(i in self._by_id for i in event_ids):
+                raise IntegrityError("event_id already stored")
 
-    def position(self) -> int:
-        return self._position
-
-    def commit(
-        self, rows: Sequence[Envelope], states: Sequence[StateRow], position: int, expected: int
-    ) -> list[Envelope]:
+    def append(self, rows: Sequence[EventRow], ids: Sequence[int]) -> list[tuple[int, Any]]:
+        numbers: list[tuple[int, Any]] = []
         with self._lock:
-            if self._position != expected:
-                raise ProjectionConflict(f"tracking is at {self._position}, not {expected}")
-            last = dict(self._last_seq)
-            numbered = number_rows(rows, last)
-            for row in numbered:
-                if row.event_id in self._by_id:
-                    row = row.model_copy(update={"event_id": f"{row.event_id}#{row.position}"})
-                self._rows.append(row)
-                self._by_id[row.event_id] = row
-            for state in states:
-                self._merge(state)
-            self._last_seq = last
-            self._position = position
-            return numbered
-
-    def commit_inline(
-        self,
-        cursor: Any,
-        rows: Sequence[Envelope],
-        states: Sequence[StateRow],
-        position: int,
-        previous: int,
-    ) -> list[Envelope] | None:
-        try:
-            return self.commit(rows, states, position, expected=previous)
-        except ProjectionConflict:
-            return None
+            for row, position in zip(rows, ids, strict=True):
+                seq = None
+                if row.session_id is not None and row.type is not None:
+                    seq = len(self._by_session.get(row.session_id, ())) + 1
+                envelope = row.envelope(position, seq)
+                if row.event_id is not None:
+                    self._by_id[row.event_id] = envelope
+                numbers.append((position, seq))
+                aggregate_id = row.originator_id
+                assert isinstance(aggregate_id, UUID)
+                self._log.append(
+                    LoggedEvent(position, envelope, aggregate_id, row.originator_version)
+                )
+                if envelope is None:
+                    continue
+                self._rows.append(envelope)
+                self._positions.append(position)
+                if row.session_id is not None:
+                    self._by_session.setdefault(row.session_id, []).append(envelope)
+                if row.summary is not None:
+                    self._merge(replace(row.summary, last_position=position))
+        return numbers
 
     def _merge(self, state: StateRow) -> None:
         key = (state.kind, state.key)
@@ -80,54 +76,73 @@ class MemoryTimelineView:
             data={**old.data, **state.data},
         )
 
+    # -- reading ---------------------------------------------------------------------------
     def by_session(
         self, session_id: str, since_seq: int, limit: int, run_id: str | None = None
     ) -> list[Envelope]:
-        rows = [
-            r
-            for r in self._rows
-            if r.session_id == session_id
-            and (r.seq or 0) > since_seq
-            and (run_id is None or r.run_id == run_id)
-        ]
-        return rows[:limit]
+        with self._lock:
+            rows = self._by_session.get(session_id, [])[since_seq:]
+            if run_id is None:
+                return rows[:limit]
+            return [r for r in rows if r.run_id == run_id][:limit]
 
     def by_run(self, run_id: str, since_seq: int, limit: int) -> list[Envelope]:
-        rows = [r for r in self._rows if r.run_id == run_id and (r.seq or 0) > since_seq]
-        return rows[:limit]
+        state = self.state("run", run_id)
+        if state is None or state.session_id is None:
+            return []
+        return self.by_session(state.session_id, since_seq, limit, run_id)
 
     def recent(self, limit: int, types: Sequence[str]) -> list[Envelope]:
-        rows = [r for r in reversed(self._rows) if not types or r.type in types]
+        with self._lock:
+            rows = [r for r in reversed(self._rows) if not types or r.type in types]
         return rows[:limit]
 
     def after(self, position: int, limit: int) -> list[Envelope]:
-        return [r for r in self._rows if (r.position or 0) > position][:limit]
+        with self._lock:
+            start = bisect.bisect_right(self._positions, position)
+            return self._rows[start : start + limit]
 
     def by_correlation(self, correlation_id: str, limit: int, offset: int) -> list[Envelope]:
-        rows = [r for r in self._rows if r.correlation_id == correlation_id]
+        with self._lock:
+            rows = [r for r in self._rows if r.correlation_id == correlation_id]
         return rows[offset : offset + limit]
 
     def by_ids(self, event_ids: Sequence[str]) -> list[Envelope]:
-        return [self._by_id[e] for e in event_ids if e in self._by_id]
+        with self._lock:
+            found = [self._by_id.get(e) for e in event_ids]
+        return [e for e in found if e is not None]
 
     def counts(self, since: datetime | None) -> dict[str, int]:
         counts: dict[str, int] = {}
-        for row in self._rows:
-            if since is None or row.timestamp >= since:
-                counts[row.type] = counts.get(row.type, 0) + 1
+        with self._lock:
+            for row in self._rows:
+                if since is None or row.timestamp >= since:
+                    counts[row.type] = counts.get(row.type, 0) + 1
         return counts
 
     def states(self, kind: str, filters: dict[str, str], limit: int, offset: int) -> Page:
-        rows = [
-            s
-            for (k, _), s in self._states.items()
-            if k == kind and all(getattr(s, f) == v for f, v in filters.items())
-        ]
+        with self._lock:
+            rows = [
+                s
+                for (k, _), s in self._states.items()
+                if k == kind and all(getattr(s, f) == v for f, v in filters.items())
+            ]
         rows.sort(key=lambda s: (s.updated_at, s.key), reverse=True)
         return Page(rows[offset : offset + limit], len(rows))
 
     def state(self, kind: str, key: str) -> StateRow | None:
-        return self._states.get((kind, key))
+        with self._lock:
+            return self._states.get((kind, key))
+
+    def head(self) -> int:
+        with self._lock:
+            return self._log[-1].position if self._log else 0
+
+    def log_after(self, position: int, limit: int) -> list[LoggedEvent]:
+        with self._lock:
+            start = bisect.bisect_right([e.position for e in self._log], position)
+            return self._log[start : start + limit]
 
     def last_seq(self, session_id: str) -> int:
-        return self._last_seq.get(session_id, 0)
+        with self._lock:
+            return len(self._by_session.get(session_id, ()))

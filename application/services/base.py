@@ -1,5 +1,5 @@
-"""What every application service shares: loading, saving with bounded retries, dedup,
-waiting for the timeline, and turning written events into envelopes with `seq`."""
+"""What every application service shares: one write loop (load, decide, group-commit, retry
+on a conflict), idempotency by event id, and the envelopes a command answers with."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import random
 import threading
 import time
 import zlib
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -15,12 +15,12 @@ from typing import Any, ClassVar, Generic, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
-from eventsourcing.persistence import IntegrityError, Recording
+from eventsourcing.persistence import IntegrityError
 from pydantic import ValidationError
 
-from application.ports import Clock, IdSource
+from application.ports import Clock, IdSource, TimelineView
 from application.store import EventStore
-from application.timeline import Timeline
+from application.writer import GroupWriter
 from domain.envelope import Envelope, invalid_input
 from domain.errors import ConcurrencyConflict, EventIdConflict, InvalidInput, NotFound
 from domain.model import Applied, EventMeta, ZakopsAggregate
@@ -53,57 +53,52 @@ class CommandResult:
     written: bool = True
 
 
-def stripes(count: int) -> list[threading.RLock]:
-    return [threading.RLock() for _ in range(count)]
-
-
 @dataclass
 class Services:
     """The collaborators every service needs, wired by the composition root."""
 
     store: EventStore
-    timeline: Timeline
+    view: TimelineView
     clock: Clock
     ids: IdSource
     retries: int = 10
-    wait_timeout: float = 5.0
-    single_writer: bool = False
-    _write_lock: threading.Lock = field(default_factory=threading.Lock)
-    _stripes: list[threading.Lock] = field(
-        default_factory=lambda: [threading.Lock() for _ in range(64)]
+    writer: GroupWriter = field(init=False)
+    _stripes: list[threading.RLock] = field(
+        default_factory=lambda: [threading.RLock() for _ in range(256)]
     )
+
+    def __post_init__(self) -> None:
+        self.writer = GroupWriter(self.store)
 
     @contextmanager
     def serialised(self, *keys: str) -> Iterator[None]:
         """Writers to the same aggregate in this process take turns (striped locks, taken
-        in a fixed order), so they do not burn optimistic-concurrency retries on each other;
-        writers in other processes are still kept apart by the store's version check."""
+        in a fixed order), so two commands on one aggregate never share a group commit and
+        do not burn optimistic-concurrency retries on each other; writers in other
+        processes are kept apart by the store's version check."""
         stripes = sorted({zlib.crc32(key.encode()) % len(self._stripes) for key in keys})
         with ExitStack() as stack:
             for index in stripes:
                 stack.enter_context(self._stripes[index])
             yield
 
-    def write(self, *aggregates: ZakopsAggregate) -> list[Recording[UUID]]:
-        """Save, then project what was saved, returning the recordings.
+    def write(self, *aggregates: ZakopsAggregate) -> list[Envelope]:
+        """Store what these aggregates decided (one command, one group commit) and return
+        the envelopes written, with `seq` and `position`."""
+        return [e for e in self.writer.write(aggregates) if e is not None]
 
-        With an embedded store (SQLite, memory) this process is the only writer, so saves
-        and their projection are serialised here: writers queue on a lock instead of on
-        the database's busy timeout, and every projection takes the fast path."""
-        if not self.single_writer:
-            return self._save_and_project(aggregates)
-        with self._write_lock:
-            return self._save_and_project(aggregates)
-
-    def _save_and_project(self, aggregates: Sequence[ZakopsAggregate]) -> list[Recording[UUID]]:
-        hook = self.timeline.inline([e for a in aggregates for e in a.pending_events])
-        recordings = self.store.save(*aggregates, inline=hook)
-        self.timeline.record(recordings, self.wait_timeout, hook)
-        return recordings
+    def load(self, aggregate_id: UUID) -> Any:
+        try:
+            return self.store.load(aggregate_id)
+        except AggregateNotFoundError:
+            return None
 
     def backoff(self, attempt: int) -> None:
         """Sleep a little before retrying after an optimistic-concurrency conflict."""
         time.sleep(random.uniform(0, min(0.05, 0.002 * 2**attempt)))
+
+    def stored(self, event_ids: Sequence[str]) -> dict[str, Envelope]:
+        return {e.event_id: e for e in self.view.by_ids(list(event_ids))} if event_ids else {}
 
 
 class AggregateService(Generic[A]):
@@ -121,22 +116,7 @@ class AggregateService(Generic[A]):
         origin = origin or Origin()
         return new_meta(self.deps.ids, origin, session_id, run_id)
 
-    def create_from(
-        self, payload: Payload, meta: EventMeta, given_id: bool = True
-    ) -> CommandResult:
-        """The aggregate's first event (`creation_type`); a repeat returns the original."""
-        typed = resolve(self.creation_type).parse_payload(payload.model_dump())
-        key = aggregate_key(self.aggregate.KIND, dict(typed), meta.session_id, meta.run_id)
-        at = self.deps.clock.now()
-        return self.create(
-            key,
-            lambda: self.make(self.creation_type, meta, at, typed),
-            lambda aggregate: aggregate.created_again(meta, self.creation_type, typed),
-            meta,
-            given_id,
-        )
-
-    # -- deciding without saving (the emitter's batch path) ------------------------------
+    # -- deciding (shared with the emitter's batches) --------------------------------------
     def make(self, type_name: str, meta: EventMeta, at: datetime, payload: Payload) -> A:
         """Create the aggregate from its first event."""
         created: A = self.aggregate.create(meta, at, payload)  # type: ignore[attr-defined]  # every aggregate defines create(meta, at, payload)
@@ -161,17 +141,23 @@ class AggregateService(Generic[A]):
             return aggregate, getattr(aggregate, self.commands[type_name])(meta, at, payload)
         return aggregate, aggregate.created_again(meta, type_name, payload)
 
-    def try_load(self, key: str) -> A | None:
-        try:
-            return self.load(key)
-        except NotFound:
-            return None
+    def key_of(self, type_name: str, payload: Payload, meta: EventMeta) -> str:
+        return aggregate_key(self.aggregate.KIND, dict(payload), meta.session_id, meta.run_id)
 
     # -- loading -------------------------------------------------------------------------
+    def id_for(self, key: str) -> UUID:
+        found: UUID = self.aggregate.id_for(key)  # type: ignore[attr-defined]  # every aggregate defines id_for
+        return found
+
+    def try_load(self, key: str) -> A | None:
+        """The aggregate for a command (cached as saved, see EventStore.load)."""
+        loaded: A | None = self.deps.load(self.id_for(key))
+        return loaded
+
     def load(self, key: str) -> A:
-        aggregate_id: UUID = self.aggregate.id_for(key)  # type: ignore[attr-defined]  # every aggregate defines id_for
+        """The aggregate as stored now (for reads)."""
         try:
-            found: A = self.deps.store.repository.get(aggregate_id)
+            found: A = self.deps.store.current(self.id_for(key))
         except AggregateNotFoundError:
             raise NotFound(self.aggregate.KIND, key) from None
         return found
@@ -183,15 +169,20 @@ class AggregateService(Generic[A]):
             return False
         return True
 
-    # -- commands ------------------------------------------------------------------------
+    # -- commands: the one write loop ----------------------------------------------------
+    def create_from(
+        self, payload: Payload, meta: EventMeta, given_id: bool = True
+    ) -> CommandResult:
+        """The aggregate's first event (`creation_type`); a repeat returns the original."""
+        typed = resolve(self.creation_type).parse_payload(payload.model_dump())
+        key = self.key_of(self.creation_type, typed, meta)
+        return self.handle(key, self.creation_type, typed, meta, given_id)
+
     def apply(
         self, key: str, type_name: str, payload: Payload, meta: EventMeta, given_id: bool = True
     ) -> CommandResult:
         """Run the command for `type_name` on aggregate `key` (the emitter's entry point)."""
-        method = self.commands[resolve(type_name).name]
-        at = self.deps.clock.now()
-        command = lambda agg: getattr(agg, method)(meta, at, payload)  # noqa: E731
-        return self.change(key, command, meta, given_id)
+        return self.handle(key, resolve(type_name).name, payload, meta, given_id)
 
     def run(
         self,
@@ -207,85 +198,76 @@ class AggregateService(Generic[A]):
         given = origin is not None and origin.event_id is not None
         return self.apply(key, type_name, payload_of(type_name, data), meta, given)
 
-    def change(
-        self,
-        key: str,
-        command: Callable[[A], Applied | None],
-        meta: EventMeta,
-        given_id: bool = True,
+    def handle(
+        self, key: str, type_name: str, payload: Payload, meta: EventMeta, given_id: bool
     ) -> CommandResult:
-        if given_id:
-            self.check_unused(meta, key)
+        """Load, decide, write; on a conflict (another process wrote first, or the event id
+        was taken meanwhile) reload and decide again, a bounded number of times."""
+        at = self.deps.clock.now()
         with self.deps.serialised(f"{self.aggregate.KIND}:{key}"):
-            return self._change(key, command)
-
-    def _change(self, key: str, command: Callable[[A], Applied | None]) -> CommandResult:
-        for attempt in range(self.deps.retries):
-            aggregate = self.load(key)
-            applied = command(aggregate)
-            if applied is None:
-                return CommandResult([], written=False)
-            if not applied.new:
-                return self.original(aggregate, applied)
-            try:
-                return self.commit(aggregate)
-            except IntegrityError:
-                self.deps.backoff(attempt)  # someone else wrote to it; reload, decide again
-        raise ConcurrencyConflict(f"{self.aggregate.KIND} {key} kept changing; try again")
-
-    def create(
-        self,
-        key: str,
-        make: Callable[[], A],
-        again: Callable[[A], Applied],
-        meta: EventMeta,
-        given_id: bool = True,
-    ) -> CommandResult:
-        if given_id:
-            self.check_unused(meta, key)
-        with self.deps.serialised(f"{self.aggregate.KIND}:{key}"):
-            return self._create(key, make, again)
-
-    def _create(
-        self, key: str, make: Callable[[], A], again: Callable[[A], Applied]
-    ) -> CommandResult:
-        for attempt in range(self.deps.retries):
-            try:
-                existing = self.load(key)
-            except NotFound:
+            for attempt in range(self.deps.retries):
+                aggregate = self.try_load(key)
+                if given_id and not knows(aggregate, meta.event_id):
+                    known = self.stored_original(meta, key, type_name, payload)
+                    if known is not None:
+                        return known
+                decided, applied = self.decide(aggregate, key, type_name, payload, meta, at)
+                if applied is None:
+                    return CommandResult([], written=False)
+                if not applied.new:
+                    return self.original(applied, type_name, payload)
                 try:
-                    return self.commit(make())
+                    return CommandResult(self.deps.write(decided))
                 except IntegrityError:
-                    self.deps.backoff(attempt)  # created concurrently: answer as if existing
-                    continue
-            return self.original(existing, again(existing))
+                    self.deps.store.forget(decided.id)
+                    given_id = True  # the id may have been taken meanwhile: look it up
+                    self.deps.backoff(attempt)
         raise ConcurrencyConflict(f"{self.aggregate.KIND} {key} kept changing; try again")
 
-    def commit(self, *aggregates: ZakopsAggregate) -> CommandResult:
-        recordings = self.deps.write(*aggregates)
-        if not recordings:
-            return CommandResult([], written=False)
-        ids = [event_id_of(r.domain_event) for r in recordings]
-        return CommandResult(self.envelopes(ids))
+    # -- idempotency ---------------------------------------------------------------------
+    def original(self, applied: Applied, type_name: str, payload: Payload) -> CommandResult:
+        """The stored original of a repeated event id (a conflict if its content differs)."""
+        found = self.deps.stored([applied.event_id]).get(applied.event_id)
+        if found is None:  # not stored yet: it cannot be a repeat of a stored event
+            raise ConcurrencyConflict(f"event {applied.event_id} is being written; try again")
+        check_same(found, type_name, payload)
+        return CommandResult([found], written=False)
 
-    def original(self, aggregate: ZakopsAggregate, applied: Applied) -> CommandResult:
-        found = self.envelopes([applied.event_id])
-        if not found:  # stored but not yet projected (another process wrote it)
-            self.deps.timeline.wait(self.deps.store.head(), self.deps.wait_timeout)
-            found = self.envelopes([applied.event_id])
-        return CommandResult(found, written=False)
+    def stored_original(
+        self, meta: EventMeta, key: str, type_name: str, payload: Payload
+    ) -> CommandResult | None:
+        """A client-chosen event id that the store already holds: the original when it is
+        the same event of this aggregate, else `EventIdConflict`."""
+        found = self.deps.stored([meta.event_id]).get(meta.event_id)
+        if found is None:
+            return None
+        check_original(found, self.aggregate.KIND, key, type_name, payload)
+        return CommandResult([found], written=False)
 
-    def envelopes(self, event_ids: Sequence[str]) -> list[Envelope]:
-        return self.deps.timeline.lookup(event_ids)
 
-    def check_unused(self, meta: EventMeta, key: str) -> None:
-        """A client-chosen event_id already used by another aggregate is a conflict.
+def knows(aggregate: ZakopsAggregate | None, event_id: str) -> bool:
+    return aggregate is not None and event_id in aggregate.__dict__.get("recent_ids", {})
 
-        (Within one aggregate the aggregate itself answers with the original event.)"""
-        for envelope in self.envelopes([meta.event_id]):
-            owner = owner_of(envelope)
-            if owner != (self.aggregate.KIND, key):
-                raise EventIdConflict(meta.event_id, f"it is {envelope.type} of {owner[1]}")
+
+def check_original(
+    original: Envelope, kind: str, key: str, type_name: str, payload: Payload
+) -> None:
+    """A stored event whose id a command repeats must be of the same aggregate and the
+    same event, else the command is an `EventIdConflict`."""
+    owner = owner_of(original)
+    if owner != (kind, key):
+        raise EventIdConflict(original.event_id, f"it is {original.type} of {owner[1]}")
+    check_same(original, type_name, payload)
+
+
+def check_same(original: Envelope, type_name: str, payload: Payload) -> None:
+    """A repeat must carry the same type and payload as the original (fields the aggregate
+    derives itself, like a stage change's `from_stage`, aside)."""
+    derived: frozenset[str] = getattr(payload, "DERIVED", frozenset())
+    mine = payload.model_dump(mode="json", exclude=set(derived))
+    theirs = {k: v for k, v in original.payload.items() if k not in derived}
+    if original.type != type_name or mine != theirs:
+        raise EventIdConflict(original.event_id, f"it was {original.type} with another payload")
 
 
 KEY_FIELDS = {"deal": "deal_id", "action": "action_id", "job": "job_id"}

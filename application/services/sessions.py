@@ -5,10 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from eventsourcing.persistence import IntegrityError
-
 from application.services.base import AggregateService, CommandResult, Origin
-from domain.errors import ConcurrencyConflict
 from domain.model import Applied, EventMeta
 from domain.payloads import Payload
 from domain.session import Session, session_key
@@ -39,25 +36,7 @@ class SessionService(AggregateService[Session]):
         self, type_name: str, payload: Payload, meta: EventMeta, given_id: bool = True
     ) -> CommandResult:
         """Sessions open implicitly with their first event; later events are recorded."""
-        key = session_key(meta)
-        at = self.deps.clock.now()
-        if given_id:
-            self.check_unused(meta, key)
-        with self.deps.serialised(f"session:{key}"):
-            return self._record(key, type_name, payload, meta, at)
-
-    def _record(
-        self, key: str, type_name: str, payload: Payload, meta: EventMeta, at: datetime
-    ) -> CommandResult:
-        for attempt in range(self.deps.retries):
-            if self.exists(key):
-                command = lambda s: s.record(meta, at, type_name, payload)  # noqa: E731
-                return self.change(key, command, meta, given_id=False)
-            try:
-                return self.commit(Session.create(meta, at, type_name, payload))
-            except IntegrityError:
-                self.deps.backoff(attempt)  # opened concurrently: record into it instead
-        raise ConcurrencyConflict(f"session {key} kept changing; try again")
+        return self.handle(session_key(meta), type_name, payload, meta, given_id)
 
     def record(
         self,

@@ -199,13 +199,14 @@ def test_auth(client: TestClient) -> None:
     assert denied.status_code == 403
     assert denied.json()["title"] == "Forbidden"
     assert total(client) == before
-    assert client.post("/api/admin/projections/timeline/rebuild", headers=W).status_code == 403
+    assert client.post("/api/admin/projections/legacy/rebuild", headers=W).status_code == 403
     post(client, "/api/events", {"type": "custom.x", "payload": {}, "session_id": "s"})
-    rebuilt = client.post("/api/admin/projections/timeline/rebuild", headers=OP)
-    assert rebuilt.status_code == 200
-    assert rebuilt.json()["timeline_position"] >= 1
+    missing = client.post("/api/admin/projections/timeline/rebuild", headers=OP)
+    assert missing.status_code == 404  # the log is the timeline: nothing to rebuild
+    assert missing.headers["content-type"] == "application/problem+json"
     assert client.get("/healthz").json() == {"status": "ok"}
     ready = client.get("/readyz").json()
-    assert (ready["status"], ready["timeline_lag"]) == ("ready", 0)
+    newest = client.get("/api/events/recent?limit=1", headers=R).json()["events"][0]
+    assert (ready["status"], ready["position"]) == ("ready", newest["position"])
     assert "zakops_http_requests_total" in client.get("/metrics").text
     assert {READER, WRITER, OPERATOR}.isdisjoint(client.get("/openapi.json").text.split('"'))

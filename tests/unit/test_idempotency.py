@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from domain import payloads as p
-from domain.errors import AlreadyExists, EventIdConflict
-from domain.model import EventMeta
+from domain.errors import AlreadyExists
+from domain.model import RECENT_IDS, EventMeta
 from domain.run import Run
 from domain.session import SYSTEM_LOG, Session
 from tests.unit.builders import AT, meta, new_deal, recorded, run_in
@@ -30,18 +30,24 @@ def test_repeat_is_answered_even_after_the_state_moved_on() -> None:
     assert (again.version, again.new) == (started.version, False)
 
 
-def test_same_id_with_other_payload_is_a_conflict() -> None:
+def test_same_id_with_other_content_is_answered_as_a_repeat_for_the_application_to_check() -> None:
+    # The aggregate keeps no fingerprints: the application compares a repeat with the stored
+    # original it fetches to answer (tests/integration/test_commands.py covers the conflict).
     run = run_in("running")
-    run.think(EventMeta(event_id="e-1"), AT, p.ThinkingPayload(content="a"))
-    with pytest.raises(EventIdConflict, match="e-1"):
-        run.think(EventMeta(event_id="e-1"), AT, p.ThinkingPayload(content="b"))
+    first = run.think(EventMeta(event_id="e-1"), AT, p.ThinkingPayload(content="a"))
+    again = run.wait_for_input(EventMeta(event_id="e-1"), AT)
+    assert (again.version, again.new) == (first.version, False)
 
 
-def test_same_id_with_other_type_is_a_conflict() -> None:
+def test_the_window_of_recent_ids_is_bounded() -> None:
     run = run_in("running")
-    run.think(EventMeta(event_id="e-1"), AT)
-    with pytest.raises(EventIdConflict):
-        run.wait_for_input(EventMeta(event_id="e-1"), AT)
+    run.think(EventMeta(event_id="oldest"), AT)
+    for i in range(RECENT_IDS):
+        run.think(EventMeta(event_id=f"e-{i}"), AT)
+    assert len(run.recent_ids) == RECENT_IDS
+    assert "oldest" not in run.recent_ids
+    assert run.think(EventMeta(event_id="e-5"), AT).new is False
+    assert run.think(EventMeta(event_id="oldest"), AT).new is True  # the store answers it
 
 
 def test_ids_survive_replay() -> None:

@@ -1,0 +1,186 @@
+"""The library's application recorders, writing one row per event with its envelope columns.
+
+Each stored event (an `EventRow` from our mapper) goes into the library's own events table,
+in the library's own INSERT transaction, with the columns that reads need beside the
+library's: `event_id` (unique), `type`, `timestamp`, `session_id`, `seq`, `run_id`,
+`correlation_id`. `seq` is dense per session and assigned in that transaction, from the
+session's last `seq` (PostgreSQL holds its table lock there; SQLite its write lock). The
+state summaries behind the listings are upserted in the same transaction. So the log *is*
+the timeline: nothing the store accepted can be refused later by a read model, and there is
+nothing to rebuild.
+
+A save may pass `written=<list>`: the recorder fills it with the envelopes of the stored
+events (with `position` and `seq`, None for internal events), so a command answers without
+reading anything back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from eventsourcing.persistence import ApplicationRecorder, StoredEvent
+from eventsourcing.popo import POPOApplicationRecorder, POPOFactory
+from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
+from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteDatastore
+from psycopg import Cursor
+from psycopg.rows import DictRow
+from psycopg.sql import SQL, Composed
+
+from adapters.persistence import schema
+from adapters.persistence.mapper import EventRow
+from adapters.timeline.memory import MemoryEventTable
+from domain.envelope import Envelope
+
+Written = list[Envelope | None]
+
+
+def _rows(stored_events: Sequence[StoredEvent]) -> list[EventRow]:
+    """Our mapper's rows as they are; a plain stored event (the library's own mapper, as in
+    its reusable test cases) gets empty envelope columns: it is stored, but in no timeline."""
+    return [
+        s
+        if isinstance(s, EventRow)
+        else EventRow(s.originator_id, s.originator_version, s.topic, s.state, event_id=None)
+        for s in stored_events
+    ]
+
+
+def _fill(written: Written | None, rows: Sequence[EventRow], numbers: Sequence[Any]) -> None:
+    if written is not None:
+        written[:] = [row.envelope(p, s) for row, (p, s) in zip(rows, numbers, strict=True)]
+
+
+class EnvelopePostgresRecorder(PostgresApplicationRecorder):
+    def __init__(
+        self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"
+    ) -> None:
+        super().__init__(datastore, events_table_name=events_table_name)
+        self.sql = schema.PostgresSql(datastore.schema, events_table_name)
+        statements = self.sql_create_statements
+        statements[self.create_table_statement_index] = Composed([SQL(self.sql.create_table())])
+        statements.extend(Composed([SQL(s)]) for s in self.sql.create_indexes())
+
+    def create_table(self) -> None:
+        # One initialiser at a time across processes (the library's CREATE ... IF NOT EXISTS
+        # statements race otherwise); an older table gets its envelope columns first.
+        with self.datastore.get_connection() as connection:
+            connection.execute("SELECT pg_advisory_lock(%s)", (schema.INIT_LOCK,))
+            try:
+                schema.upgrade_postgres(connection, self.datastore.schema, self.events_table_name)
+                super().create_table()
+            finally:
+                connection.execute("SELECT pg_advisory_unlock(%s)", (schema.INIT_LOCK,))
+
+    def _insert_stored_events(
+        self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> None:
+        rows = _rows(stored_events)
+        self._lock_table(curs)
+        self._notify_channel(curs)
+        curs.execute(
+            SQL(self.sql.insert()),
+            (
+                [r.originator_id for r in rows],
+                [r.originator_version for r in rows],
+                [r.topic for r in rows],
+                [r.state for r in rows],
+                [r.event_id for r in rows],
+                [r.type for r in rows],
+                [r.timestamp for r in rows],
+                [r.session_id for r in rows],
+                [r.run_id for r in rows],
+                [r.correlation_id for r in rows],
+            ),
+            prepare=True,
+        )
+
+    def _fetch_ids_after_insert_events(
+        self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        rows = _rows(stored_events)
+        numbers = [(r["notification_id"], r["seq"]) for r in curs.fetchall()]
+        if len(numbers) != len(rows):
+            raise RuntimeError(f"stored {len(rows)} events but got {len(numbers)} positions")
+        summaries = [
+            schema.summary_params(row.summary, position)
+            for row, (position, _) in zip(rows, numbers, strict=True)
+            if row.summary is not None
+        ]
+        if summaries:
+            curs.executemany(SQL(self.sql.merge_state()), summaries)
+        _fill(kwargs.get("written"), rows, numbers)
+        return [position for position, _ in numbers]
+
+
+class EnvelopeSQLiteRecorder(SQLiteApplicationRecorder):
+    def __init__(self, datastore: SQLiteDatastore, events_table_name: str = "stored_events"):
+        super().__init__(datastore, events_table_name)
+        self.sql = schema.SQLiteSql(events_table_name)
+
+    def construct_create_table_statements(self) -> list[str]:
+        table = getattr(self, "events_table_name", "stored_events")
+        return [*schema.SQLiteSql(table).create_statements()]
+
+    def create_table(self) -> None:
+        with self.datastore.transaction(commit=True) as c:
+            schema.upgrade_sqlite(c.sqlite_cursor, self.events_table_name)
+        super().create_table()
+
+    def _insert_events(
+        self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        rows = _rows(stored_events)
+        cursor = c.sqlite_cursor
+        insert_with_seq, insert_without = self.sql.insert_with_seq(), self.sql.insert_without_seq()
+        numbers: list[tuple[int, int | None]] = []
+        for r in rows:
+            params = (
+                r.originator_id.hex if hasattr(r.originator_id, "hex") else r.originator_id,
+                r.originator_version,
+                r.topic,
+                r.state,
+                r.event_id,
+                r.type,
+                r.timestamp.isoformat() if r.timestamp is not None else None,
+                r.session_id,
+                r.run_id,
+                r.correlation_id,
+            )
+            cursor.execute(insert_with_seq if r.session_id and r.type else insert_without, params)
+            position, seq = cursor.fetchone()
+            numbers.append((int(position), seq))
+        summaries = [
+            schema.summary_params(row.summary, position, sqlite=True)
+            for row, (position, _) in zip(rows, numbers, strict=True)
+            if row.summary is not None
+        ]
+        if summaries:
+            cursor.executemany(self.sql.merge_state(), summaries)
+        _fill(kwargs.get("written"), rows, numbers)
+        return [position for position, _ in numbers]
+
+
+class EnvelopePOPORecorder(POPOApplicationRecorder):
+    """In memory: the library's lists, plus the envelope table the reads use."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.table = MemoryEventTable()
+
+    def _update_table(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        rows = _rows(stored_events)
+        self.table.check_unique([r.event_id for r in rows if r.event_id is not None])
+        ids = super()._update_table(stored_events, **kwargs) or []
+        numbers = self.table.append(rows, ids)
+        _fill(kwargs.get("written"), rows, numbers)
+        return ids
+
+
+class EnvelopePOPOFactory(POPOFactory):
+    """The in-memory factory with our recorder (the POPO factory takes no recorder topic)."""
+
+    def application_recorder(self) -> ApplicationRecorder:
+        return EnvelopePOPORecorder()

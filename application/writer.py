@@ -1,0 +1,97 @@
+"""Group commit: commands that arrive together in this process are written together.
+
+A caller hands in the aggregates its command changed. If no write is in progress it becomes
+the writer at once (a lone caller pays no added latency); otherwise it waits, and the next
+writer takes everything that queued up meanwhile and stores it in one transaction. Each
+caller keeps its own outcome: when a group fails (a version conflict with another process,
+an event id already taken), its members are written again one by one, so only the one at
+fault fails, and it fails alone.
+
+Writers to the same aggregate never share a group: the services serialise them per
+aggregate before they decide.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from application.store import EventStore
+from domain.envelope import Envelope
+from domain.model import ZakopsAggregate
+
+MAX_GROUP = 256  # commands per transaction
+
+
+@dataclass
+class _Pending:
+    changes: list[tuple[ZakopsAggregate, Sequence[Any]]]
+    written: list[Envelope | None] = field(default_factory=list)
+    error: BaseException | None = None
+    done: bool = False
+
+    @property
+    def size(self) -> int:
+        return sum(len(events) for _, events in self.changes)
+
+
+class GroupWriter:
+    def __init__(self, store: EventStore, max_group: int = MAX_GROUP) -> None:
+        self.store = store
+        self.max_group = max_group
+        self._ready = threading.Condition(threading.Lock())
+        self._queue: deque[_Pending] = deque()
+        self._writing = False
+        self.groups = 0  # transactions written (for tests and metrics)
+        self.commands = 0  # commands written
+
+    def write(self, aggregates: Sequence[ZakopsAggregate]) -> list[Envelope | None]:
+        """Store the pending events of `aggregates` (one command) and return, per event, its
+        envelope with `position` and `seq` (None for internal events). Raises what the store
+        raised for this command alone (`IntegrityError` on a conflict)."""
+        changes = [(a, a.collect_events()) for a in aggregates]
+        pending = _Pending([(a, events) for a, events in changes if events])
+        if not pending.changes:
+            return []
+        with self._ready:
+            self._queue.append(pending)
+            while not pending.done:
+                if self._writing:
+                    self._ready.wait()
+                    continue
+                self._writing = True
+                group = [
+                    self._queue.popleft() for _ in range(min(self.max_group, len(self._queue)))
+                ]
+                self._ready.release()
+                try:
+                    self._commit(group)
+                finally:
+                    self._ready.acquire()
+                    self._writing = False
+                    self._ready.notify_all()
+        if pending.error is not None:
+            raise pending.error
+        return pending.written
+
+    def _commit(self, group: list[_Pending]) -> None:
+        try:
+            written = self.store.commit([change for item in group for change in item.changes])
+        except BaseException as error:
+            if len(group) == 1 or not isinstance(error, Exception):
+                for item in group:
+                    item.error, item.done = error, True
+                return
+            for item in group:  # each alone, each with its own outcome
+                self._commit([item])
+            return
+        self.groups += 1
+        self.commands += len(group)
+        start = 0
+        for item in group:
+            item.written = written[start : start + item.size]
+            start += item.size
+            item.done = True
