@@ -240,6 +240,15 @@ def number(decoded: Sequence[Decoded], last: dict[str, int], taken: set[str]) ->
     return numbered
 
 
+def with_payload(state: bytes, payload: dict[str, Any]) -> bytes:
+    """The stored JSON of an event with its payload replaced. The previous release stored
+    `system.*` payloads as `{}` in the log (their declared fields were not serialised) while
+    its timeline row kept them: the upgrade puts them back into the log."""
+    document = json.loads(state)
+    document["payload"] = payload
+    return json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode()
+
+
 def upgrade_postgres(connection: Connection[Any], schema: str, table: str) -> None:
     """Give an events table of the previous release its envelope columns and fill them:
     from the old timeline table where it has the event (same seq, same event id), else
@@ -271,16 +280,29 @@ def upgrade_postgres(connection: Connection[Any], schema: str, table: str) -> No
                 "run_id = o.run_id, correlation_id = o.correlation_id "
                 f'FROM "{schema}".{OLD_TIMELINE} AS o WHERE e.notification_id = o.position'
             )
+        if has_old:
+            restore = connection.execute(
+                f"SELECT e.notification_id, e.state, o.payload FROM {qualified} AS e "
+                f'JOIN "{schema}".{OLD_TIMELINE} AS o ON e.notification_id = o.position '
+                "WHERE o.type LIKE 'system.%'"
+            ).fetchall()
+            for position, state, payload in values(restore):
+                connection.execute(
+                    f"UPDATE {qualified} SET state = %s WHERE notification_id = %s",
+                    (with_payload(bytes(state), payload), position),
+                )
         _fill_postgres(connection, schema, qualified)
         if has_old:
             connection.execute(f'DROP TABLE "{schema}".{OLD_TIMELINE}')
             connection.execute(f'DROP TABLE IF EXISTS "{schema}".projection_tracking')
 
 
-def _fill_postgres(connection: Connection[Any], schema: str, qualified: str) -> None:
-    def values(rows: Any) -> list[tuple[Any, ...]]:
-        return [tuple(r.values()) if isinstance(r, dict) else tuple(r) for r in rows]
+def values(rows: Any) -> list[tuple[Any, ...]]:
+    """Rows as tuples, whether the connection returns dicts (the library's) or tuples."""
+    return [tuple(r.values()) if isinstance(r, dict) else tuple(r) for r in rows]
 
+
+def _fill_postgres(connection: Connection[Any], schema: str, qualified: str) -> None:
     last = dict(
         values(
             connection.execute(
@@ -339,6 +361,15 @@ def upgrade_sqlite(cursor: sqlite3.Cursor, table: str) -> None:
             "run_id = o.run_id, correlation_id = o.correlation_id "
             f"FROM {OLD_TIMELINE} AS o WHERE e.rowid = o.position"
         )
+        restore = cursor.execute(
+            f"SELECT e.rowid, e.state, o.payload FROM {table} AS e JOIN {OLD_TIMELINE} AS o "
+            "ON e.rowid = o.position WHERE o.type LIKE 'system.%'"
+        ).fetchall()
+        for position, state, payload in restore:
+            cursor.execute(
+                f"UPDATE {table} SET state = ? WHERE rowid = ?",
+                (with_payload(state, json.loads(payload)), position),
+            )
     last = dict(
         cursor.execute(
             f"SELECT session_id, MAX(seq) FROM {table} WHERE seq IS NOT NULL GROUP BY session_id"
