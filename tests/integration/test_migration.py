@@ -10,12 +10,13 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-from datetime import datetime
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import SecretStr
 
 from application.services.base import Origin
 from entrypoints.container import Container, build, close, init_db
@@ -24,10 +25,21 @@ from tests.postgres import temporary_database
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "v1"
 EXPECTED = json.loads((FIXTURES / "expected.json").read_text())
-FIELDS = (
-    "type event_id session_id seq run_id position correlation_id causation_id actor source "
-    "schema_version payload timestamp"
-).split()
+FIELDS = [
+    "type",
+    "event_id",
+    "session_id",
+    "seq",
+    "run_id",
+    "position",
+    "correlation_id",
+    "causation_id",
+    "actor",
+    "source",
+    "schema_version",
+    "payload",
+    "timestamp",
+]
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -55,7 +67,10 @@ def old_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[
         yield (
             "postgres",
             Settings(
-                store="postgres", postgres_dsn=dsn, postgres_schema="zakops_core", _env_file=None
+                store="postgres",
+                postgres_dsn=SecretStr(dsn),
+                postgres_schema="zakops_core",
+                _env_file=None,
             ),
         )
 
