@@ -113,7 +113,7 @@ class Emitter:
         """Emit many events at once: all or nothing, one transaction."""
         if not requests:
             return []
-        decided = [self.validate(request) for request in requests]
+        decided = [self._validate_at(i, r, len(requests)) for i, r in enumerate(requests)]
         owners: dict[str, tuple[str, str]] = {}
         for item in decided:
             slot = owners.setdefault(item.meta.event_id, (item.spec.aggregate, item.key))
@@ -170,6 +170,17 @@ class Emitter:
             raise ConcurrencyConflict(f"event {answer.event_id} is being written; try again")
         check_same(original, item.spec.name, item.payload)
         return Emitted(original, created=False)
+
+    def _validate_at(self, index: int, request: EmitRequest, count: int) -> _Decided:
+        """`validate`, naming the event's place in a batch (`events.2.session_id`)."""
+        try:
+            return self.validate(request)
+        except InvalidInput as error:
+            if count == 1:
+                raise
+            error.field = f"events.{index}.{error.field}"
+            error.args = (f"{error.field}: {error.reason}",)
+            raise
 
     def validate(self, request: EmitRequest) -> _Decided:
         """Taxonomy, envelope and payload rules; defaults from the run context."""

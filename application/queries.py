@@ -11,6 +11,7 @@ from application.ports import Page, StateRow, TimelineView
 from domain.envelope import Envelope
 from domain.errors import InvalidInput, NotFound
 from domain.taxonomy import resolve
+from domain.text import storable_problem
 
 MAX_LIMIT = 1000
 DEFAULT_LIMIT = 100
@@ -35,6 +36,9 @@ def check_non_negative(value: int | None, field: str, most: int = MAX_SEQ) -> in
 def check_key(value: str, field: str) -> str:
     if not value or len(value) > 100:
         raise InvalidInput(field, "must be 1 to 100 characters")
+    problem = storable_problem(value)
+    if problem is not None:  # no stored key can hold it: say so instead of asking the store
+        raise InvalidInput(field, problem)
     return value
 
 
@@ -124,7 +128,7 @@ class QueryService:
         """Runs, deals, actions or jobs with their current state (newest change first)."""
         if kind not in {"run", "deal", "action", "job"}:
             raise InvalidInput("kind", "must be run, deal, action or job")
-        given = {k: v for k, v in filters.items() if v is not None}
+        given = {k: check_key(v, k) for k, v in filters.items() if v is not None}
         unknown = set(given) - {"status", "session_id", "deal_id"}
         if unknown:
             raise InvalidInput(sorted(unknown)[0], "is not a filter of this listing")
@@ -145,7 +149,7 @@ class QueryService:
         return self.view.head()
 
     def get_state(self, kind: str, key: str) -> StateRow:
-        row = self.view.state(kind, key)
+        row = self.view.state(kind, check_key(key, f"{kind}_id"))
         if row is None:
             raise NotFound(kind, key)
         return row

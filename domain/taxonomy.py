@@ -164,7 +164,7 @@ def resolve(type_name: str) -> EventTypeSpec:
     if spec is not None:
         return spec
     if name.startswith(CUSTOM_PREFIX):
-        if len(name) > 97 or not _CUSTOM_NAME.match(name):
+        if len(name) > 97 or not _CUSTOM_NAME.fullmatch(name):
             raise InvalidInput(
                 "type",
                 f"{type_name!r} is not a valid custom type: use custom.<name> with lower-case "

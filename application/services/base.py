@@ -27,6 +27,7 @@ from domain.model import Applied, EventMeta, ZakopsAggregate
 from domain.payloads import Payload
 from domain.session import SYSTEM_LOG
 from domain.taxonomy import resolve
+from domain.text import storable_problem
 
 A = TypeVar("A", bound=ZakopsAggregate)
 
@@ -145,8 +146,15 @@ class AggregateService(Generic[A]):
         return aggregate_key(self.aggregate.KIND, dict(payload), meta.session_id, meta.run_id)
 
     # -- loading -------------------------------------------------------------------------
+    def check_key(self, key: str) -> str:
+        """A key no store can hold names no aggregate: refused as invalid input."""
+        problem = storable_problem(key)
+        if problem is not None:
+            raise InvalidInput(f"{self.aggregate.KIND}_id", problem)
+        return key
+
     def id_for(self, key: str) -> UUID:
-        found: UUID = self.aggregate.id_for(key)  # type: ignore[attr-defined]  # every aggregate defines id_for
+        found: UUID = self.aggregate.id_for(self.check_key(key))  # type: ignore[attr-defined]  # every aggregate defines id_for
         return found
 
     def try_load(self, key: str) -> A | None:
@@ -204,7 +212,7 @@ class AggregateService(Generic[A]):
         """Load, decide, write; on a conflict (another process wrote first, or the event id
         was taken meanwhile) reload and decide again, a bounded number of times."""
         at = self.deps.clock.now()
-        with self.deps.serialised(f"{self.aggregate.KIND}:{key}"):
+        with self.deps.serialised(f"{self.aggregate.KIND}:{self.check_key(key)}"):
             for attempt in range(self.deps.retries):
                 aggregate = self.try_load(key)
                 if given_id and not knows(aggregate, meta.event_id):
