@@ -1,106 +1,88 @@
-"""Per-backend set-up for the benchmarks: a fresh SQLite file or a throw-away PG database."""
+"""Per-backend set-up: a temporary folder (SQLite) or a throw-away PostgreSQL database, with
+a fresh, empty store for every measurement and the raw baseline next to it."""
 
 from __future__ import annotations
 
-import json
-import sqlite3
 import tempfile
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Literal
 
 import psycopg
 from psycopg import sql
 from pydantic import SecretStr
 
+from bench.raw import ADMIN_DSN, RawPostgres, RawSQLite
 from entrypoints.container import Container, build, close, init_db
 from entrypoints.settings import Settings
 
-ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
+Name = Literal["sqlite", "postgres"]
+NAMES: tuple[Name, ...] = ("sqlite", "postgres")
 
 
 @dataclass
 class Backend:
-    name: str
-    settings: Settings
-    raw_single: Callable[[int], float]  # rows -> seconds, one transaction per row
-    raw_batch: Callable[[int, int], float]  # (batches, rows per batch) -> seconds
+    """One store kind. `folder` is temporary; `dsn` is a database of its own (postgres)."""
 
+    name: Name
+    folder: Path
+    dsn: str | None = None
+    _labels: int = field(default=0, init=False)
 
-def _payload(i: int) -> str:
-    return json.dumps({"type": "custom.tick", "i": i, "session_id": "s-1", "event_id": str(i)})
+    def label(self, stem: str) -> str:
+        """A new storage name: an SQLite file stem or a PostgreSQL schema."""
+        self._labels += 1
+        return f"{stem}_{self._labels}"
 
-
-@contextmanager
-def sqlite_backend() -> Iterator[Backend]:
-    with tempfile.TemporaryDirectory() as folder:
-        raw_path = Path(folder) / "raw.sqlite"
-        raw = sqlite3.connect(raw_path, isolation_level=None)
-        raw.execute("PRAGMA journal_mode=WAL")
-        raw.execute("CREATE TABLE raw (id INTEGER PRIMARY KEY, data TEXT NOT NULL)")
-
-        def single(rows: int) -> float:
-            start = time.perf_counter()
-            for i in range(rows):
-                raw.execute("BEGIN")
-                raw.execute("INSERT INTO raw (data) VALUES (?)", (_payload(i),))
-                raw.execute("COMMIT")
-            return time.perf_counter() - start
-
-        def batch(batches: int, size: int) -> float:
-            start = time.perf_counter()
-            for b in range(batches):
-                raw.execute("BEGIN")
-                raw.executemany(
-                    "INSERT INTO raw (data) VALUES (?)",
-                    [(_payload(b * size + i),) for i in range(size)],
-                )
-                raw.execute("COMMIT")
-            return time.perf_counter() - start
-
-        settings = Settings(
-            store="sqlite", sqlite_path=Path(folder) / "zakops.sqlite", _env_file=None
+    def settings(self, stem: str) -> Settings:
+        """Settings of a new, empty store."""
+        label = self.label(stem)
+        return Settings(
+            store=self.name,
+            sqlite_path=self.folder / f"{label}.sqlite",
+            postgres_dsn=None if self.dsn is None else SecretStr(self.dsn),
+            postgres_schema=label,
+            data_dir=self.folder / "data",
+            _env_file=None,
         )
-        yield Backend("sqlite", settings, single, batch)
-        raw.close()
+
+    @contextmanager
+    def raw(self, stem: str, payload_bytes: int = 200) -> Iterator[RawPostgres | RawSQLite]:
+        """The raw baseline in new storage of its own, deleted afterwards."""
+        label = self.label(f"raw_{stem}")
+        raw: RawPostgres | RawSQLite
+        if self.dsn is None:
+            raw = RawSQLite(self.folder / f"{label}.sqlite", payload_bytes)
+        else:
+            raw = RawPostgres(self.dsn, label, payload_bytes)
+        try:
+            yield raw
+        finally:
+            raw.close()
 
 
 @contextmanager
-def postgres_backend() -> Iterator[Backend]:
-    name = f"zakops_bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(ADMIN_DSN, autocommit=True) as admin:
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    dsn = f"postgresql://postgres@127.0.0.1:5432/{name}"
-    raw = psycopg.connect(dsn, autocommit=True)
-    raw.execute("CREATE TABLE raw (id bigserial PRIMARY KEY, data jsonb NOT NULL)")
-
-    def single(rows: int) -> float:
-        start = time.perf_counter()
-        for i in range(rows):
-            raw.execute("INSERT INTO raw (data) VALUES (%s::jsonb)", (_payload(i),))
-        return time.perf_counter() - start
-
-    def batch(batches: int, size: int) -> float:
-        start = time.perf_counter()
-        for b in range(batches):
-            with raw.transaction(), raw.cursor() as cursor:
-                cursor.executemany(
-                    "INSERT INTO raw (data) VALUES (%s::jsonb)",
-                    [(_payload(b * size + i),) for i in range(size)],
-                )
-        return time.perf_counter() - start
-
-    try:
-        settings = Settings(store="postgres", postgres_dsn=SecretStr(dsn), _env_file=None)
-        yield Backend("postgres", settings, single, batch)
-    finally:
-        raw.close()
+def open_backend(name: Name) -> Iterator[Backend]:
+    """The backend with its temporary folder (and database), removed on exit."""
+    with tempfile.TemporaryDirectory(prefix="zakops-bench-") as folder:
+        if name == "sqlite":
+            yield Backend(name, Path(folder))
+            return
+        database = f"zakops_bench_{uuid.uuid4().hex[:10]}"
         with psycopg.connect(ADMIN_DSN, autocommit=True) as admin:
-            admin.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
+        try:
+            yield Backend(name, Path(folder), f"postgresql://postgres@127.0.0.1:5432/{database}")
+        finally:
+            with psycopg.connect(ADMIN_DSN, autocommit=True) as admin:
+                admin.execute(
+                    sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                        sql.Identifier(database)
+                    )
+                )
 
 
 @contextmanager
@@ -113,9 +95,8 @@ def container_for(settings: Settings) -> Iterator[Container]:
         close(container)
 
 
-def percentile(samples: list[float], q: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-
-__all__ = ["Any", "Backend", "container_for", "percentile", "postgres_backend", "sqlite_backend"]
+@contextmanager
+def fresh_app(backend: Backend, stem: str) -> Iterator[Container]:
+    """Our application on a new, empty store of this backend."""
+    with container_for(backend.settings(stem)) as app:
+        yield app

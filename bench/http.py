@@ -1,97 +1,210 @@
-"""Single-event `POST /api/events` through a real uvicorn server on loopback, with several
-concurrent clients, against the in-process emitter rate measured in the same run."""
+"""`POST /api/events` through a real uvicorn server (a subprocess on a loopback port) from
+concurrent httpx async clients, one connection each; and the load behind the memory check."""
 
 from __future__ import annotations
 
 import asyncio
+import itertools
+import json
 import os
+import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator, Sequence
+from contextlib import AsyncExitStack, contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 
-from bench.backends import container_for, percentile
+from bench.report import rate
 from entrypoints.settings import Settings
 
-KEY = "writer:" + "b" * 32
-HEADERS = {"Authorization": "Bearer " + "b" * 32}
+KEY = "b" * 32
+HEADERS = {"Authorization": f"Bearer {KEY}", "Content-Type": "application/json"}
+ROOT = Path(__file__).resolve().parent.parent
+BATCH = 100
+RUN_BATCHES = 5  # a run of the memory load: 500 events, posted as 5 batches
+Body = tuple[bytes, int]  # a request body and the number of events in it
 
 
-def in_process_rate(settings: Settings, events: int) -> float:
-    with container_for(settings) as app:
-        emitter = app.emitter()
-        start = time.perf_counter()
-        for i in range(events):
-            emitter.emit("custom.tick", {"i": i}, session_id=f"inproc-{i % 8}")
-        return events / (time.perf_counter() - start)
+@dataclass(frozen=True)
+class Server:
+    base: str
+    pid: int
+
+
+@dataclass
+class Result:
+    events: int = 0
+    seconds: float = 0.0
+    latencies: list[float] = field(default_factory=list)
+
+    @property
+    def rate(self) -> float:
+        return rate(self.events, self.seconds)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def _env(settings: Settings, port: int) -> dict[str, str]:
     env = {
         **os.environ,
         "ZAKOPS_STORE": settings.store,
-        "ZAKOPS_API_KEYS": KEY,
         "ZAKOPS_SQLITE_PATH": str(settings.sqlite_path),
+        "ZAKOPS_POSTGRES_SCHEMA": settings.postgres_schema,
+        "ZAKOPS_DATA_DIR": str(settings.data_dir),
+        "ZAKOPS_API_KEYS": f"writer:{KEY}",
         "ZAKOPS_PORT": str(port),
-        "ZAKOPS_POSTGRES_SCHEMA": "http_bench",
-        "PYTHONPATH": str(Path.cwd()),
+        "PYTHONPATH": str(ROOT),
     }
     if settings.postgres_dsn is not None:
         env["ZAKOPS_POSTGRES_DSN"] = settings.postgres_dsn.get_secret_value()
     return env
 
 
-async def _clients(base: str, clients: int, per_client: int) -> tuple[float, list[float]]:
-    latencies: list[float] = []
-    limits = httpx.Limits(max_connections=clients)
-    async with httpx.AsyncClient(base_url=base, headers=HEADERS, limits=limits, timeout=30) as http:
-
-        async def client(c: int) -> None:
-            for i in range(per_client):
-                body = {"type": "custom.tick", "payload": {"i": i}, "session_id": f"http-{c}"}
-                started = time.perf_counter()
-                response = await http.post("/api/events", json=body)
-                latencies.append(time.perf_counter() - started)
-                assert response.status_code == 201, response.text
-
-        start = time.perf_counter()
-        await asyncio.gather(*(client(c) for c in range(clients)))
-        return time.perf_counter() - start, latencies
-
-
-def http_rate(settings: Settings, clients: int, per_client: int) -> tuple[float, float, float]:
-    """(events/s, median latency s, p99 latency s) over a uvicorn subprocess."""
-    from tests.e2e.server import free_port
-
+@contextmanager
+def serve(settings: Settings) -> Iterator[Server]:
+    """uvicorn running our app factory on `settings`' store, stopped on exit."""
     port = free_port()
     command = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "entrypoints.asgi:create_app",
-        "--factory",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--log-level",
-        "warning",
+        *(sys.executable, "-m", "uvicorn", "entrypoints.asgi:create_app", "--factory"),
+        *("--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"),
+        "--no-access-log",
     ]
-    server = subprocess.Popen(command, env=_env(settings, port))
+    settings.data_dir.mkdir(parents=True, exist_ok=True)  # its cwd: no stray .env is read
+    server = subprocess.Popen(
+        command, env=_env(settings, port), cwd=settings.data_dir, stdout=subprocess.DEVNULL
+    )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        elapsed, latencies = asyncio.run(_clients(base, clients, per_client))
+        _wait_healthy(server, base)
+        yield Server(base, server.pid)
     finally:
         server.terminate()
-        server.wait(timeout=30)
-    events = clients * per_client
-    return events / elapsed, percentile(latencies, 0.5), percentile(latencies, 0.99)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+def _wait_healthy(server: subprocess.Popen[bytes], base: str) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"the server exited with {server.returncode}")
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    raise TimeoutError("the server did not become healthy within 60 s")
+
+
+async def _drive(base: str, streams: Sequence[Iterator[Body]]) -> Result:
+    """One client (connection) per stream, each posting its bodies one after the other;
+    connections are opened before the clock starts."""
+    result = Result()
+
+    async def client(http: httpx.AsyncClient, stream: Iterator[Body]) -> None:
+        for body, count in stream:
+            started = time.perf_counter()
+            response = await http.post("/api/events", content=body)
+            result.latencies.append(time.perf_counter() - started)
+            if response.status_code != 201:
+                raise RuntimeError(f"{response.status_code}: {response.text[:500]}")
+            result.events += count
+
+    async with AsyncExitStack() as stack:
+        clients = [
+            await stack.enter_async_context(
+                httpx.AsyncClient(base_url=base, headers=HEADERS, timeout=120)
+            )
+            for _ in streams
+        ]
+        await asyncio.gather(*(http.get("/healthz") for http in clients))
+        start = time.perf_counter()
+        await asyncio.gather(*(client(h, s) for h, s in zip(clients, streams, strict=True)))
+        result.seconds = time.perf_counter() - start
+    return result
+
+
+def drive(base: str, streams: Sequence[Iterator[Body]]) -> Result:
+    return asyncio.run(_drive(base, streams))
+
+
+def _encode(document: object) -> bytes:
+    return json.dumps(document, separators=(",", ":")).encode()
+
+
+def singles(clients: int, per_client: int, label: str) -> list[Iterator[Body]]:
+    """Per client, `per_client` single `custom.tick` events into session http-<label>-<c>."""
+    return [
+        iter([(_encode(_tick(f"http-{label}-{c}", i)), 1) for i in range(per_client)])
+        for c in range(clients)
+    ]
+
+
+def batches(clients: int, per_client: int, label: str) -> list[Iterator[Body]]:
+    """Per client, `per_client` batches of 100 `custom.tick` events into its own session."""
+    return [
+        iter(
+            [
+                (
+                    _encode(
+                        {
+                            "events": [
+                                _tick(f"http-{label}-{c}", b * BATCH + i) for i in range(BATCH)
+                            ]
+                        }
+                    ),
+                    BATCH,
+                )
+                for b in range(per_client)
+            ]
+        )
+        for c in range(clients)
+    ]
+
+
+def _tick(session_id: str, i: int) -> dict[str, object]:
+    return {"type": "custom.tick", "payload": {"i": i}, "session_id": session_id}
+
+
+def run_bodies(client: int, clients: int, sessions: int, content_bytes: int) -> Iterator[Body]:
+    """Endless batches of 100 for the memory load: run after run (500 events each, created,
+    started, thinking with `content_bytes` of text, completed), runs spread over `sessions`
+    sessions; client `client` of `clients` takes every `clients`-th run."""
+    content = "x" * content_bytes
+    for j in itertools.count():
+        k = j * clients + client
+        run_id, session = f"m-{k}", f"ms-{k % sessions}"
+        for b in range(RUN_BATCHES):
+            events: list[dict[str, object]] = []
+            if b == 0:
+                events.append(
+                    {"type": "run_created", "payload": {}, "session_id": session, "run_id": run_id}
+                )
+                events.append({"type": "run_started", "payload": {}, "run_id": run_id})
+            thinking: dict[str, object] = {
+                "type": "agent.thinking",
+                "payload": {"content": content},
+                "run_id": run_id,
+            }
+            events += [thinking] * (BATCH - len(events))
+            if b == RUN_BATCHES - 1:
+                events[-1] = {"type": "run_completed", "payload": {}, "run_id": run_id}
+            yield _encode({"events": events}), BATCH
+
+
+def take(streams: Sequence[Iterator[Body]], total_batches: int) -> list[Iterator[Body]]:
+    """The next `total_batches` bodies of these endless streams, shared out evenly."""
+    share, extra = divmod(total_batches, len(streams))
+    return [itertools.islice(s, share + (1 if n < extra else 0)) for n, s in enumerate(streams)]
