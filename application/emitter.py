@@ -203,5 +203,5 @@ class Emitter:
             request.causation_id,
         )
         meta = new_meta(self.deps.ids, origin, session_id, run_id)
-        key = aggregate_key(spec.aggregate, dict(payload), session_id, run_id)
+        key = aggregate_key(spec.aggregate, payload, session_id, run_id)
         return _Decided(spec, key, payload, meta, request.event_id is not None)

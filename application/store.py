@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import functools
 import logging
-from collections.abc import Sequence
+import queue
+import threading
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 from uuid import UUID
 
@@ -117,7 +120,55 @@ class EventStore(Application[UUID]):
                 interval
                 and version // interval > (version - written.get(aggregate_id, 0)) // interval
             ):
-                try:
-                    self.snapshots.put([Snapshot.take(aggregate)])
-                except Exception:  # the events are committed; a snapshot is only a shortcut
-                    log.exception("snapshot of %s at version %s failed", aggregate_id, version)
+                self._snapshotter.put(Snapshot.take(aggregate))
+
+    @functools.cached_property
+    def _snapshotter(self) -> SnapshotWriter:
+        assert self.snapshots is not None
+        return SnapshotWriter(self.snapshots.put)
+
+    def flush_snapshots(self) -> None:
+        """Wait until the snapshots taken so far are stored (tests, shutdown)."""
+        if "_snapshotter" in self.__dict__:
+            self._snapshotter.flush()
+
+    def close(self) -> None:
+        if "_snapshotter" in self.__dict__:
+            self._snapshotter.stop()
+        super().close()
+
+
+class SnapshotWriter:
+    """Stores snapshots from a background thread: they are a shortcut for loading, not part
+    of the history, so a command does not wait for a second transaction to write one. One
+    lost in a crash only means replaying more events at the next load; when the queue is
+    full the snapshot is skipped (the next boundary takes another)."""
+
+    def __init__(self, put: Callable[[list[Any]], Any], capacity: int = 1000) -> None:
+        self._put = put
+        self._queue: queue.Queue[Any] = queue.Queue(maxsize=capacity)
+        self._thread = threading.Thread(target=self._run, name="zakops-snapshots", daemon=True)
+        self._thread.start()
+
+    def put(self, snapshot: Any) -> None:
+        with contextlib.suppress(queue.Full):
+            self._queue.put_nowait(snapshot)
+
+    def flush(self) -> None:
+        self._queue.join()
+
+    def stop(self) -> None:
+        self._queue.put(None)
+        self._thread.join(timeout=30)
+
+    def _run(self) -> None:
+        while True:
+            snapshot = self._queue.get()
+            try:
+                if snapshot is None:
+                    return
+                self._put([snapshot])
+            except Exception:  # the events are committed; a snapshot is only a shortcut
+                log.exception("storing a snapshot failed")
+            finally:
+                self._queue.task_done()

@@ -157,8 +157,10 @@ def canonical_name(type_name: str) -> str:
     return ALIASES.get(type_name, type_name)
 
 
+@functools.lru_cache(maxsize=4096)
 def resolve(type_name: str) -> EventTypeSpec:
-    """Look a type up (aliases and `custom.<name>` included) or raise `UnknownEventType`."""
+    """Look a type up (aliases and `custom.<name>` included) or raise `UnknownEventType`.
+    Cached: the registry is fixed at import (refusals raise, so they are not cached)."""
     name = canonical_name(type_name)
     spec = REGISTRY.get(name)
     if spec is not None:

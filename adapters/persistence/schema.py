@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from eventsourcing.persistence import JSONTranscoder, StoredEvent
@@ -48,6 +48,30 @@ def summary_params(state: StateRow, position: int, *, sqlite: bool = False) -> t
         position,
         json.dumps(data, separators=(",", ":"), ensure_ascii=False) if sqlite else Jsonb(data),
     )
+
+
+def merged_summaries(rows: Sequence[Any]) -> list[tuple[Any, int, StateRow]]:
+    """One summary per (kind, key), merged in event order as the upsert would merge them
+    (one statement may change a row only once): the last event's row, with its status (or
+    the earlier one when it has none), the latest session and deal, and every data key.
+    Each comes with the (originator_id, version) of the event that fills its position."""
+    merged: dict[tuple[str, str], tuple[Any, int, StateRow]] = {}
+    for row in rows:
+        state: StateRow | None = row.summary
+        if state is None:
+            continue
+        old = merged.get((state.kind, state.key))
+        if old is not None:
+            before = old[2]
+            state = replace(
+                state,
+                status=state.status or before.status,
+                session_id=state.session_id or before.session_id,
+                deal_id=state.deal_id or before.deal_id,
+                data={**before.data, **state.data},
+            )
+        merged[(state.kind, state.key)] = (row.originator_id, row.originator_version, state)
+    return list(merged.values())
 
 
 @dataclass(frozen=True)
@@ -111,6 +135,61 @@ class PostgresSql:
             "e.correlation_id FROM e LEFT JOIN heads h ON h.session_id = e.session_id "
             "ORDER BY e.ord RETURNING notification_id, seq"
         )
+
+    def append_function(self, lock_timeout: int, channel: str) -> str:
+        """One call, one round trip, one transaction (autocommit): take the library's table
+        lock (commit order = notification order), NOTIFY its channel, insert the rows with
+        their seq, upsert the state summaries, return (notification_id, seq) per event."""
+        t, s = self.qualified, f'"{self.schema}"'
+        return (
+            f"CREATE OR REPLACE FUNCTION {self.function} (p_oid uuid[], p_version bigint[], "
+            "p_topic text[], p_state bytea[], p_event_id text[], p_type text[], "
+            "p_ts timestamptz[], p_session text[], p_run text[], p_correlation text[], "
+            "s_oid uuid[], s_version bigint[], s_kind text[], s_key text[], s_status text[], "
+            "s_session text[], s_deal text[], s_updated timestamptz[], s_data jsonb[]) "
+            "RETURNS TABLE (notification_id bigint, seq bigint) LANGUAGE plpgsql "
+            "SET plan_cache_mode = force_generic_plan AS $body$ "
+            "#variable_conflict use_column\n"
+            f"BEGIN PERFORM set_config('lock_timeout', '{lock_timeout}s', true); "
+            f"LOCK TABLE {t} IN EXCLUSIVE MODE; "
+            f'NOTIFY "{channel}"; '
+            "RETURN QUERY WITH e AS (SELECT * FROM unnest(p_oid, p_version, p_topic, p_state, "
+            "p_event_id, p_type, p_ts, p_session, p_run, p_correlation) WITH ORDINALITY "
+            "AS e(originator_id, originator_version, topic, state, event_id, type, ts, "
+            "session_id, run_id, correlation_id, ord)), "
+            f"heads AS (SELECT h.session_id, COALESCE((SELECT x.seq FROM {t} x "
+            "WHERE x.session_id = h.session_id ORDER BY x.seq DESC LIMIT 1), 0) AS last "
+            "FROM (SELECT DISTINCT e.session_id FROM e WHERE e.session_id IS NOT NULL) h), "
+            f"ins AS (INSERT INTO {t} (originator_id, originator_version, topic, state, "
+            "event_id, type, timestamp, session_id, seq, run_id, correlation_id) "
+            "SELECT e.originator_id, e.originator_version, e.topic, e.state, e.event_id, "
+            "e.type, e.ts, e.session_id, CASE WHEN e.session_id IS NULL THEN NULL ELSE "
+            "h.last + row_number() OVER (PARTITION BY e.session_id ORDER BY e.ord) END, "
+            "e.run_id, e.correlation_id FROM e LEFT JOIN heads h "
+            "ON h.session_id = e.session_id ORDER BY e.ord "
+            "RETURNING notification_id, seq, originator_id, originator_version), "
+            f"sums AS (INSERT INTO {s}.aggregate_states AS a "
+            "(kind, key, status, session_id, deal_id, updated_at, last_position, data) "
+            "SELECT u.kind, u.key, u.status, u.session_id, u.deal_id, u.updated_at, "
+            "ins.notification_id, u.data FROM unnest(s_oid, s_version, s_kind, s_key, "
+            "s_status, s_session, s_deal, s_updated, s_data) AS u(oid, ver, kind, key, status, "
+            "session_id, deal_id, updated_at, data) JOIN ins ON ins.originator_id = u.oid "
+            "AND ins.originator_version = u.ver ON CONFLICT (kind, key) DO UPDATE SET "
+            "status = CASE WHEN excluded.status = '' THEN a.status ELSE excluded.status END, "
+            "session_id = COALESCE(excluded.session_id, a.session_id), "
+            "deal_id = COALESCE(excluded.deal_id, a.deal_id), "
+            "updated_at = excluded.updated_at, last_position = excluded.last_position, "
+            "data = a.data || excluded.data RETURNING 1) "
+            "SELECT ins.notification_id, ins.seq FROM ins ORDER BY ins.notification_id; "
+            "END $body$"
+        )
+
+    @property
+    def function(self) -> str:
+        return f'"{self.schema}"."{self.table}_append"'
+
+    def call(self) -> str:
+        return f"SELECT notification_id, seq FROM {self.function}({', '.join(['%b'] * 19)})"
 
     def merge_state(self) -> str:
         return (

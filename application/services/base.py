@@ -143,7 +143,7 @@ class AggregateService(Generic[A]):
         return aggregate, aggregate.created_again(meta, type_name, payload)
 
     def key_of(self, type_name: str, payload: Payload, meta: EventMeta) -> str:
-        return aggregate_key(self.aggregate.KIND, dict(payload), meta.session_id, meta.run_id)
+        return aggregate_key(self.aggregate.KIND, payload, meta.session_id, meta.run_id)
 
     # -- loading -------------------------------------------------------------------------
     def check_key(self, key: str) -> str:
@@ -282,7 +282,10 @@ KEY_FIELDS = {"deal": "deal_id", "action": "action_id", "job": "job_id"}
 
 
 def aggregate_key(
-    kind: str, payload: Mapping[str, Any], session_id: str | None, run_id: str | None
+    kind: str,
+    payload: Payload | Mapping[str, Any],
+    session_id: str | None,
+    run_id: str | None,
 ) -> str:
     """The external key of the aggregate an event of this kind belongs to."""
     if kind == "run":
@@ -291,7 +294,10 @@ def aggregate_key(
         return run_id
     if kind == "session":
         return session_id or SYSTEM_LOG
-    return str(payload[KEY_FIELDS[kind]])
+    field = KEY_FIELDS[kind]
+    if isinstance(payload, Payload):
+        return str(getattr(payload, field))
+    return str(payload[field])
 
 
 def owner_of(envelope: Envelope) -> tuple[str, str]:

@@ -133,6 +133,7 @@ def test_long_runs_are_snapshotted(app: Container) -> None:
     app.runs().start_run("r-1")
     for i in range(250):
         app.runs().think("r-1", content=str(i))
+    app.store().flush_snapshots()  # they are stored from a background thread
     snapshots = app.store().snapshots
     assert snapshots is not None
     taken = list(snapshots.get(aggregate_uuid("run", "r-1")))

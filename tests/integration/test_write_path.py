@@ -474,6 +474,7 @@ def test_a_repeated_event_id_is_answered_after_a_restart(
 
 def newest_snapshot(app: Container, aggregate_id: Any) -> tuple[int, int, dict[str, Any]]:
     """(version, bytes of stored state, decoded state) of the newest snapshot."""
+    app.store().flush_snapshots()  # they are stored from a background thread
     snapshots = app.store().snapshots
     assert snapshots is not None
     rows = snapshots.recorder.select_events(aggregate_id, desc=True, limit=1)
