@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import threading
 import uuid
 from datetime import UTC, datetime
 
@@ -12,5 +14,20 @@ class SystemClock:
 
 
 class UuidIds:
+    """Random (version 4) UUIDs from the operating system's generator, read 4 KiB at a time:
+    one `getrandom` call per 256 ids instead of one per id (it costs ~15 us on some VMs)."""
+
+    CHUNK = 16 * 256
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pool = b""
+        self._next = 0
+
     def new_id(self) -> str:
-        return str(uuid.uuid4())
+        with self._lock:
+            if self._next >= len(self._pool):
+                self._pool, self._next = os.urandom(self.CHUNK), 0
+            raw = self._pool[self._next : self._next + 16]
+            self._next += 16
+        return str(uuid.UUID(bytes=raw, version=4))

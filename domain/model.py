@@ -9,6 +9,7 @@ typed `payload`; `timestamp` is the library's own field and is always passed in.
 from __future__ import annotations
 
 import copy
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -26,6 +27,7 @@ from domain.text import storable_problem
 ID_NAMESPACE = uuid5(NAMESPACE_URL, "https://zakops.example/event-core")
 
 
+@functools.lru_cache(maxsize=65_536)
 def aggregate_uuid(kind: str, key: str) -> UUID:
     """The stable aggregate id for an external key (`run`, `r-1` -> uuid5)."""
     return uuid5(ID_NAMESPACE, f"{kind}:{key}")

@@ -188,8 +188,10 @@ class EnvelopePOPORecorder(POPOApplicationRecorder):
         rows = _rows(stored_events)
         self.table.check_unique([r.event_id for r in rows if r.event_id is not None])
         ids = super()._update_table(stored_events, **kwargs) or []
-        numbers = self.table.append(rows, ids)
-        _fill(kwargs.get("written"), rows, numbers)
+        envelopes = self.table.append(rows, ids)
+        written = kwargs.get("written")
+        if written is not None:
+            written[:] = envelopes
         return ids
 
 

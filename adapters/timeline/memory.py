@@ -8,7 +8,7 @@ import threading
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError
@@ -36,8 +36,9 @@ class MemoryEventTable:
             if len(set(event_ids)) != len(event_ids) or any(i in self._by_id for i in event_ids):
                 raise IntegrityError("event_id already stored")
 
-    def append(self, rows: Sequence[EventRow], ids: Sequence[int]) -> list[tuple[int, Any]]:
-        numbers: list[tuple[int, Any]] = []
+    def append(self, rows: Sequence[EventRow], ids: Sequence[int]) -> list[Envelope | None]:
+        """Store the rows' envelopes with their seq; return them (None for internal ones)."""
+        written: list[Envelope | None] = []
         with self._lock:
             for row, position in zip(rows, ids, strict=True):
                 seq = None
@@ -46,7 +47,7 @@ class MemoryEventTable:
                 envelope = row.envelope(position, seq)
                 if row.event_id is not None:
                     self._by_id[row.event_id] = envelope
-                numbers.append((position, seq))
+                written.append(envelope)
                 aggregate_id = row.originator_id
                 assert isinstance(aggregate_id, UUID)
                 self._log.append(
@@ -60,7 +61,7 @@ class MemoryEventTable:
                     self._by_session.setdefault(row.session_id, []).append(envelope)
                 if row.summary is not None:
                     self._merge(replace(row.summary, last_position=position))
-        return numbers
+        return written
 
     def _merge(self, state: StateRow) -> None:
         key = (state.kind, state.key)

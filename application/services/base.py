@@ -77,6 +77,10 @@ class Services:
         in a fixed order), so two commands on one aggregate never share a group commit and
         do not burn optimistic-concurrency retries on each other; writers in other
         processes are kept apart by the store's version check."""
+        if len(keys) == 1:  # the common case: one aggregate, one lock
+            with self._stripes[zlib.crc32(keys[0].encode()) % len(self._stripes)]:
+                yield
+            return
         stripes = sorted({zlib.crc32(key.encode()) % len(self._stripes) for key in keys})
         with ExitStack() as stack:
             for index in stripes:
