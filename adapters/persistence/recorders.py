@@ -32,7 +32,6 @@ from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLite
 from eventsourcing.utils import retry
 from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Composed
-from psycopg.types.json import Jsonb
 
 from adapters.persistence import schema
 from adapters.persistence.mapper import EventRow
@@ -61,7 +60,7 @@ def _fill(written: Written | None, rows: Sequence[EventRow], numbers: Sequence[A
 class EnvelopePostgresRecorder(PostgresApplicationRecorder):
     """One call of our append function per save: a single round trip and a single-statement
     transaction, doing what the library's recorder does in five (table lock, NOTIFY, INSERT,
-    commit) plus the seq and the state summaries. Parameters travel in binary."""
+    commit) plus the seq and the state summaries."""
 
     def __init__(
         self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"
@@ -93,28 +92,7 @@ class EnvelopePostgresRecorder(PostgresApplicationRecorder):
         if not stored_events:
             return []
         rows = _rows(stored_events)
-        sums = schema.merged_summaries(rows)
-        params = (
-            [r.originator_id for r in rows],
-            [r.originator_version for r in rows],
-            [r.topic for r in rows],
-            [r.state for r in rows],
-            [r.event_id for r in rows],
-            [r.type for r in rows],
-            [r.timestamp for r in rows],
-            [r.session_id for r in rows],
-            [r.run_id for r in rows],
-            [r.correlation_id for r in rows],
-            [oid for oid, _, _ in sums],
-            [version for _, version, _ in sums],
-            [s.kind for _, _, s in sums],
-            [s.key for _, _, s in sums],
-            [s.status for _, _, s in sums],
-            [s.session_id for _, _, s in sums],
-            [s.deal_id for _, _, s in sums],
-            [s.updated_at for _, _, s in sums],
-            [Jsonb(s.data) for _, _, s in sums],
-        )
+        params = schema.append_params(rows)
         with (
             self.datastore.get_connection() as connection,
             connection.cursor(row_factory=tuple_row) as cursor,

@@ -74,6 +74,42 @@ def merged_summaries(rows: Sequence[Any]) -> list[tuple[Any, int, StateRow]]:
     return list(merged.values())
 
 
+def append_params(rows: Sequence[Any]) -> tuple[str, str]:
+    """The two JSON parameters of the append function: the rows, and one merged state
+    summary per aggregate, each as an array of arrays (positional, compact)."""
+    events = [
+        [
+            str(r.originator_id),
+            r.originator_version,
+            r.topic,
+            r.state.hex(),
+            r.event_id,
+            r.type,
+            r.timestamp.isoformat() if r.timestamp is not None else None,
+            r.session_id,
+            r.run_id,
+            r.correlation_id,
+        ]
+        for r in rows
+    ]
+    sums = [
+        [
+            str(oid),
+            v,
+            s.kind,
+            s.key,
+            s.status,
+            s.session_id,
+            s.deal_id,
+            s.updated_at.isoformat(),
+            s.data,
+        ]
+        for oid, v, s in merged_summaries(rows)
+    ]
+    dump = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+    return dump(events), dump(sums)
+
+
 @dataclass(frozen=True)
 class PostgresSql:
     schema: str
@@ -139,24 +175,25 @@ class PostgresSql:
     def append_function(self, lock_timeout: int, channel: str) -> str:
         """One call, one round trip, one transaction (autocommit): take the library's table
         lock (commit order = notification order), NOTIFY its channel, insert the rows with
-        their seq, upsert the state summaries, return (notification_id, seq) per event."""
+        their seq, upsert the state summaries, return (notification_id, seq) per event.
+
+        Rows and summaries arrive as two JSON arrays of arrays (see `append_params`): one
+        C-encoded parameter each costs the client far less than adapting 19 typed arrays."""
         t, s = self.qualified, f'"{self.schema}"'
         return (
-            f"CREATE OR REPLACE FUNCTION {self.function} (p_oid uuid[], p_version bigint[], "
-            "p_topic text[], p_state bytea[], p_event_id text[], p_type text[], "
-            "p_ts timestamptz[], p_session text[], p_run text[], p_correlation text[], "
-            "s_oid uuid[], s_version bigint[], s_kind text[], s_key text[], s_status text[], "
-            "s_session text[], s_deal text[], s_updated timestamptz[], s_data jsonb[]) "
+            f"CREATE OR REPLACE FUNCTION {self.function} (p_rows jsonb, p_sums jsonb) "
             "RETURNS TABLE (notification_id bigint, seq bigint) LANGUAGE plpgsql "
             "SET plan_cache_mode = force_generic_plan AS $body$ "
             "#variable_conflict use_column\n"
             f"BEGIN PERFORM set_config('lock_timeout', '{lock_timeout}s', true); "
             f"LOCK TABLE {t} IN EXCLUSIVE MODE; "
             f'NOTIFY "{channel}"; '
-            "RETURN QUERY WITH e AS (SELECT * FROM unnest(p_oid, p_version, p_topic, p_state, "
-            "p_event_id, p_type, p_ts, p_session, p_run, p_correlation) WITH ORDINALITY "
-            "AS e(originator_id, originator_version, topic, state, event_id, type, ts, "
-            "session_id, run_id, correlation_id, ord)), "
+            "RETURN QUERY WITH e AS (SELECT (r->>0)::uuid AS originator_id, "
+            "(r->>1)::bigint AS originator_version, r->>2 AS topic, "
+            "decode(r->>3, 'hex') AS state, r->>4 AS event_id, r->>5 AS type, "
+            "(r->>6)::timestamptz AS ts, r->>7 AS session_id, r->>8 AS run_id, "
+            "r->>9 AS correlation_id, ord FROM jsonb_array_elements(p_rows) "
+            "WITH ORDINALITY AS x(r, ord)), "
             f"heads AS (SELECT h.session_id, COALESCE((SELECT x.seq FROM {t} x "
             "WHERE x.session_id = h.session_id ORDER BY x.seq DESC LIMIT 1), 0) AS last "
             "FROM (SELECT DISTINCT e.session_id FROM e WHERE e.session_id IS NOT NULL) h), "
@@ -170,11 +207,11 @@ class PostgresSql:
             "RETURNING notification_id, seq, originator_id, originator_version), "
             f"sums AS (INSERT INTO {s}.aggregate_states AS a "
             "(kind, key, status, session_id, deal_id, updated_at, last_position, data) "
-            "SELECT u.kind, u.key, u.status, u.session_id, u.deal_id, u.updated_at, "
-            "ins.notification_id, u.data FROM unnest(s_oid, s_version, s_kind, s_key, "
-            "s_status, s_session, s_deal, s_updated, s_data) AS u(oid, ver, kind, key, status, "
-            "session_id, deal_id, updated_at, data) JOIN ins ON ins.originator_id = u.oid "
-            "AND ins.originator_version = u.ver ON CONFLICT (kind, key) DO UPDATE SET "
+            "SELECT u->>2, u->>3, u->>4, u->>5, u->>6, (u->>7)::timestamptz, "
+            "ins.notification_id, u->8 FROM jsonb_array_elements(p_sums) AS y(u) "
+            "JOIN ins ON ins.originator_id = (u->>0)::uuid "
+            "AND ins.originator_version = (u->>1)::bigint "
+            "ON CONFLICT (kind, key) DO UPDATE SET "
             "status = CASE WHEN excluded.status = '' THEN a.status ELSE excluded.status END, "
             "session_id = COALESCE(excluded.session_id, a.session_id), "
             "deal_id = COALESCE(excluded.deal_id, a.deal_id), "
@@ -189,7 +226,7 @@ class PostgresSql:
         return f'"{self.schema}"."{self.table}_append"'
 
     def call(self) -> str:
-        return f"SELECT notification_id, seq FROM {self.function}({', '.join(['%b'] * 19)})"
+        return f"SELECT notification_id, seq FROM {self.function}(%s::jsonb, %s::jsonb)"
 
     def merge_state(self) -> str:
         return (
