@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
+from uuid import UUID
 
 from eventsourcing.persistence import (
     ApplicationRecorder,
@@ -122,26 +123,35 @@ class EnvelopeSQLiteRecorder(SQLiteApplicationRecorder):
     def _insert_events(
         self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
+        """The first INSERT takes SQLite's write lock and reads its session's last seq; the
+        rest of the batch follows in one `executemany` with the positions and seqs that the
+        lock makes certain (rowids continue from the first, no one else can write)."""
         rows = _rows(stored_events)
         cursor = c.sqlite_cursor
-        insert_with_seq, insert_without = self.sql.insert_with_seq(), self.sql.insert_without_seq()
-        numbers: list[tuple[int, int | None]] = []
-        for r in rows:
-            params = (
-                r.originator_id.hex if hasattr(r.originator_id, "hex") else r.originator_id,
-                r.originator_version,
-                r.topic,
-                r.state,
-                r.event_id,
-                r.type,
-                r.timestamp.isoformat() if r.timestamp is not None else None,
-                r.session_id,
-                r.run_id,
-                r.correlation_id,
-            )
-            cursor.execute(insert_with_seq if r.session_id and r.type else insert_without, params)
-            position, seq = cursor.fetchone()
-            numbers.append((int(position), seq))
+        params = [_sqlite_params(r) for r in rows]
+        numbered = rows[0].session_id is not None and rows[0].type is not None
+        cursor.execute(
+            self.sql.insert_with_seq() if numbered else self.sql.insert_without_seq(), params[0]
+        )
+        first, first_seq = cursor.fetchone()
+        numbers: list[tuple[int, int | None]] = [(int(first), first_seq)]
+        if len(rows) > 1:
+            last: dict[str, int] = {}
+            if numbered:
+                last[rows[0].session_id or ""] = int(first_seq)
+            rest = []
+            for index, (row, values) in enumerate(zip(rows[1:], params[1:], strict=True), 1):
+                seq = None
+                if row.session_id is not None and row.type is not None:
+                    if row.session_id not in last:
+                        last[row.session_id] = self._last_seq(cursor, row.session_id)
+                    seq = last[row.session_id] = last[row.session_id] + 1
+                numbers.append((int(first) + index, seq))
+                rest.append((*values, seq))
+            cursor.executemany(self.sql.insert_numbered(), rest)
+            cursor.execute(f"SELECT MAX(rowid) FROM {self.events_table_name}")
+            if cursor.fetchone()[0] != numbers[-1][0]:
+                raise ProgrammingError("SQLite did not number the batch's rows in sequence")
         summaries = [
             schema.summary_params(row.summary, position, sqlite=True)
             for row, (position, _) in zip(rows, numbers, strict=True)
@@ -151,6 +161,26 @@ class EnvelopeSQLiteRecorder(SQLiteApplicationRecorder):
             cursor.executemany(self.sql.merge_state(), summaries)
         _fill(kwargs.get("written"), rows, numbers)
         return [position for position, _ in numbers]
+
+    def _last_seq(self, cursor: Any, session_id: str) -> int:
+        cursor.execute(self.sql.last_seq(), (session_id,))
+        found = cursor.fetchone()[0]
+        return int(found or 0)
+
+
+def _sqlite_params(r: EventRow) -> tuple[Any, ...]:
+    return (
+        r.originator_id.hex if isinstance(r.originator_id, UUID) else r.originator_id,
+        r.originator_version,
+        r.topic,
+        r.state,
+        r.event_id,
+        r.type,
+        r.timestamp.isoformat() if r.timestamp is not None else None,
+        r.session_id,
+        r.run_id,
+        r.correlation_id,
+    )
 
 
 class EnvelopePOPORecorder(POPOApplicationRecorder):

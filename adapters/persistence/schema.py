@@ -288,6 +288,17 @@ class SQLiteSql:
     def insert_without_seq(self) -> str:
         return self._insert("NULL")
 
+    def insert_numbered(self) -> str:
+        """Rows whose seq the recorder computed under the write lock."""
+        return (
+            f"INSERT INTO {self.table} (originator_id, originator_version, topic, state, "
+            "event_id, type, timestamp, session_id, run_id, correlation_id, seq) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        )
+
+    def last_seq(self) -> str:
+        return f"SELECT MAX(seq) FROM {self.table} WHERE session_id = ?"
+
     def merge_state(self) -> str:
         return (
             "INSERT INTO aggregate_states "
