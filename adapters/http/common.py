@@ -29,7 +29,7 @@ IdempotencyKey = Annotated[
 ]
 
 
-def deps(request: Request) -> ApiDeps:
+async def deps(request: Request) -> ApiDeps:  # async: no I/O, so no thread-pool hop
     found: ApiDeps = request.app.state.deps
     return found
 
