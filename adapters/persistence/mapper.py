@@ -46,6 +46,23 @@ class EventRow(StoredEvent):
     summary: StateRow | None = None
     document: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
+    def columns(self) -> list[Any]:
+        """The values our recorders insert, in their order: originator id, version, topic,
+        state, event_id, type, timestamp (ISO text), session, run, correlation."""
+        at = self.timestamp.isoformat() if self.timestamp is not None else None
+        return [
+            self.originator_id,
+            self.originator_version,
+            self.topic,
+            self.state,
+            self.event_id,
+            self.type,
+            at,
+            self.session_id,
+            self.run_id,
+            self.correlation_id,
+        ]
+
     def envelope(self, position: int, seq: int | None) -> Envelope | None:
         """The envelope of this row once stored (None for internal events)."""
         if self.type is None:

@@ -169,18 +169,10 @@ class EnvelopeSQLiteRecorder(SQLiteApplicationRecorder):
 
 
 def _sqlite_params(r: EventRow) -> tuple[Any, ...]:
-    return (
-        r.originator_id.hex if isinstance(r.originator_id, UUID) else r.originator_id,
-        r.originator_version,
-        r.topic,
-        r.state,
-        r.event_id,
-        r.type,
-        r.timestamp.isoformat() if r.timestamp is not None else None,
-        r.session_id,
-        r.run_id,
-        r.correlation_id,
-    )
+    values = r.columns()
+    if isinstance(values[0], UUID):
+        values[0] = values[0].hex  # the library's SQLite tables keep ids as hex text
+    return tuple(values)
 
 
 class EnvelopePOPORecorder(POPOApplicationRecorder):

@@ -77,21 +77,11 @@ def merged_summaries(rows: Sequence[Any]) -> list[tuple[Any, int, StateRow]]:
 def append_params(rows: Sequence[Any]) -> tuple[str, str]:
     """The two JSON parameters of the append function: the rows, and one merged state
     summary per aggregate, each as an array of arrays (positional, compact)."""
-    events = [
-        [
-            str(r.originator_id),
-            r.originator_version,
-            r.topic,
-            r.state.hex(),
-            r.event_id,
-            r.type,
-            r.timestamp.isoformat() if r.timestamp is not None else None,
-            r.session_id,
-            r.run_id,
-            r.correlation_id,
-        ]
-        for r in rows
-    ]
+    events = []
+    for row in rows:
+        values = row.columns()
+        values[0], values[3] = str(values[0]), values[3].hex()  # JSON has no uuid or bytes
+        events.append(values)
     sums = [
         [
             str(oid),
