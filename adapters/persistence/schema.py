@@ -140,28 +140,6 @@ class PostgresSql:
             "(kind, updated_at)",
         ]
 
-    def insert(self) -> str:
-        # seq: the session's last seq (read under the library's table lock, which this
-        # transaction holds) plus the event's rank in the batch. ORDER BY keeps the
-        # notification ids in the order of the events, as the library's own INSERT does.
-        t = self.qualified
-        return (
-            "WITH e AS (SELECT * FROM unnest(%s::uuid[], %s::bigint[], %s::text[], "
-            "%s::bytea[], %s::text[], %s::text[], %s::timestamptz[], %s::text[], %s::text[], "
-            "%s::text[]) WITH ORDINALITY AS e(originator_id, originator_version, topic, state, "
-            "event_id, type, ts, session_id, run_id, correlation_id, ord)), "
-            "heads AS (SELECT s.session_id, COALESCE((SELECT t.seq FROM "
-            f"{t} t WHERE t.session_id = s.session_id ORDER BY t.seq DESC LIMIT 1), 0) AS last "
-            "FROM (SELECT DISTINCT e.session_id FROM e WHERE e.session_id IS NOT NULL) s) "
-            f"INSERT INTO {t} (originator_id, originator_version, topic, state, event_id, type, "
-            "timestamp, session_id, seq, run_id, correlation_id) "
-            "SELECT e.originator_id, e.originator_version, e.topic, e.state, e.event_id, e.type, "
-            "e.ts, e.session_id, CASE WHEN e.session_id IS NULL THEN NULL ELSE h.last + "
-            "row_number() OVER (PARTITION BY e.session_id ORDER BY e.ord) END, e.run_id, "
-            "e.correlation_id FROM e LEFT JOIN heads h ON h.session_id = e.session_id "
-            "ORDER BY e.ord RETURNING notification_id, seq"
-        )
-
     def append_function(self, lock_timeout: int, channel: str) -> str:
         """One call, one round trip, one transaction (autocommit): take the library's table
         lock (commit order = notification order), NOTIFY its channel, insert the rows with
