@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
 
 from adapters.http import observability, problems
 from adapters.http.deps import ApiDeps
@@ -13,6 +16,7 @@ from adapters.http.routes_business import router as business
 from adapters.http.routes_events import router as events
 from adapters.http.routes_runs import router as runs
 from adapters.http.routes_state import router as state
+from adapters.http.schemas import EmitBatchIn, EmitIn
 from adapters.http.streams import router as streams
 from application.projector import Projector
 
@@ -42,8 +46,26 @@ def make_app(deps: ApiDeps) -> FastAPI:
     app.add_middleware(observability.RequestContext, metrics=app.state.metrics)
     for router in (events, streams, runs, business, state):
         app.include_router(router)
-
+    document_models(app, EmitIn, EmitBatchIn)
     return app
+
+
+def document_models(app: FastAPI, *models: type[BaseModel]) -> None:
+    """Add models to the OpenAPI components that a route reads by hand (the emit route
+    validates its body itself, so FastAPI does not see its models)."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = FastAPI.openapi(app)  # stores the schema as app.openapi_schema
+            _, top = models_json_schema(
+                [(model, "validation") for model in models],
+                ref_template="#/components/schemas/{model}",
+            )
+            schema.setdefault("components", {}).setdefault("schemas", {}).update(top["$defs"])
+        assert app.openapi_schema is not None
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented way to customise the schema
 
 
 def lag_of(projector: Projector) -> Callable[[], float]:

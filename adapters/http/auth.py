@@ -46,6 +46,28 @@ class KeyRing:
 bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer <key>`")
 
 
+def authorize(request: Request, needed: Role, presented: str | None) -> Role:
+    """The role of the presented key, which must be at least `needed` (else `Unauthorized`
+    or `Forbidden`); remembered on the request for the access log."""
+    secret = (presented or "").strip()
+    if not secret:
+        raise Unauthorized("missing bearer API key")
+    keys: KeyRing = request.app.state.deps.keys
+    role = keys.role_of(secret)
+    if role is None:
+        raise Unauthorized("unknown API key")
+    if RANK[role] < RANK[needed]:
+        raise Forbidden(role, needed)
+    request.state.role = role
+    return role
+
+
+def bearer_of(request: Request) -> str | None:
+    """The credentials of an `Authorization: Bearer ...` header (None without one)."""
+    scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
+    return credentials if scheme.lower() == "bearer" else None
+
+
 def require(needed: Role) -> Callable[..., Awaitable[Role]]:
     """A FastAPI dependency: the request's key must have at least the `needed` role.
 
@@ -56,15 +78,6 @@ def require(needed: Role) -> Callable[..., Awaitable[Role]]:
         request: Request,
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
     ) -> Role:
-        if credentials is None or not credentials.credentials.strip():
-            raise Unauthorized("missing bearer API key")
-        keys: KeyRing = request.app.state.deps.keys
-        role = keys.role_of(credentials.credentials.strip())
-        if role is None:
-            raise Unauthorized("unknown API key")
-        if RANK[role] < RANK[needed]:
-            raise Forbidden(role, needed)
-        request.state.role = role
-        return role
+        return authorize(request, needed, credentials.credentials if credentials else None)
 
     return check

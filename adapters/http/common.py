@@ -29,6 +29,15 @@ IdempotencyKey = Annotated[
 ]
 
 
+def idempotency_key(request: Request) -> str | None:
+    """The `Idempotency-Key` header of a route that reads it by hand (the emit route): the
+    same bounds as the `IdempotencyKey` parameter of the others."""
+    key = request.headers.get("idempotency-key")
+    if key is not None and not 1 <= len(key) <= 100:
+        raise InvalidInput("Idempotency-Key", "must have 1 to 100 characters")
+    return key
+
+
 async def deps(request: Request) -> ApiDeps:  # async: no I/O, so no thread-pool hop
     found: ApiDeps = request.app.state.deps
     return found

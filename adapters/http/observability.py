@@ -100,23 +100,28 @@ class BodyLimit:
 
     async def _refuse(self, scope: Scope, send: Send, status: int, detail: str) -> None:
         title = "Request body too large" if status == 413 else "Unsupported content type"
-        body = json.dumps(
-            {
-                "type": "about:blank",
-                "title": title,
-                "status": status,
-                "detail": detail,
-                "instance": scope.get("path"),
-            }
-        ).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": status,
-                "headers": [(b"content-type", b"application/problem+json")],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+        await refuse(scope, send, status, title, detail)
+
+
+async def refuse(scope: Scope, send: Send, status: int, title: str, detail: str) -> None:
+    """Answer with a problem before the application sees the request."""
+    body = json.dumps(
+        {
+            "type": "about:blank",
+            "title": title,
+            "status": status,
+            "detail": detail,
+            "instance": scope.get("path"),
+        }
+    ).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", b"application/problem+json")],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
 
 
 class BodyTooLarge(Exception):
@@ -135,9 +140,12 @@ class RequestContext:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        given = (
-            dict(scope.get("headers", [])).get(b"x-request-id", b"")[:64].decode(errors="replace")
-        )
+        headers = scope.get("headers", [])
+        given = dict(headers).get(b"x-request-id", b"")[:64].decode(errors="replace")
+        if sum(1 for name, _ in headers if name == b"idempotency-key") > 1:
+            detail = "send one Idempotency-Key header, not several"
+            await refuse(scope, send, 400, "Bad request", detail)
+            return
         request_id = given or uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
         started = time.perf_counter()

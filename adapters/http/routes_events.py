@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response
-from pydantic import Discriminator, Tag
+from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
+from pydantic import Discriminator, Tag, TypeAdapter, ValidationError
 
-from adapters.http.common import ERRORS, Deps, Reader, Writer, parse_window
+from adapters.http.auth import authorize, bearer_of
+from adapters.http.common import ERRORS, Deps, Reader, idempotency_key, parse_window
+from adapters.http.deps import ApiDeps
 from adapters.http.schemas import (
     CommandOut,
     CorrelationPage,
@@ -21,12 +26,14 @@ from adapters.http.schemas import (
 from application.emitter import EmitRequest
 from application.queries import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET, MAX_SEQ
 from domain.envelope import Envelope
+from domain.errors import InvalidInput
 
 router = APIRouter(tags=["events"], responses=ERRORS)
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
 SinceSeq = Annotated[
     int | None, Query(ge=0, le=MAX_SEQ, description="return events with seq > since_seq")
 ]
+MAX_EVENT_ID = 100
 PathId = Annotated[str, Path(min_length=1, max_length=100)]
 
 
@@ -115,35 +122,91 @@ EmitBody = Annotated[
     Annotated[EmitIn, Tag("single")] | Annotated[EmitBatchIn, Tag("batch")],
     Discriminator(_shape),
 ]
+EMIT_BODY: TypeAdapter[EmitIn | EmitBatchIn] = TypeAdapter(EmitBody)
+EMIT_SCHEMA = {
+    "required": True,
+    "content": {
+        "application/json": {
+            "schema": {
+                "oneOf": [
+                    {"$ref": "#/components/schemas/EmitIn"},
+                    {"$ref": "#/components/schemas/EmitBatchIn"},
+                ]
+            }
+        }
+    },
+}
 
 
-def _request(item: EmitIn) -> EmitRequest:
-    return EmitRequest(
-        item.type,
-        item.payload,
-        item.session_id,
-        item.run_id,
-        item.event_id,
-        item.source,
-        item.correlation_id,
-        item.causation_id,
-        item.actor,
-    )
+def emit_requests(body: EmitIn | EmitBatchIn, key: str | None) -> list[EmitRequest]:
+    """The emitter's requests for a body. With an `Idempotency-Key`, a single event's id is
+    the key and a batch's n-th event's id is `<key>.<n>`, so a repeated post writes nothing;
+    an event that names another id is refused."""
+    items = body.events if isinstance(body, EmitBatchIn) else [body]
+    ids: list[str | None] = [item.event_id for item in items]
+    if key is not None:
+        derived = [key] if isinstance(body, EmitIn) else [f"{key}.{n}" for n in range(len(items))]
+        if len(derived[-1]) > MAX_EVENT_ID:
+            room = MAX_EVENT_ID - len(derived[-1]) + len(key)
+            raise InvalidInput("Idempotency-Key", f"is too long for this batch: at most {room}")
+        for n, (given, wanted) in enumerate(zip(ids, derived, strict=True)):
+            if given is not None and given != wanted:
+                where = "event_id" if isinstance(body, EmitIn) else f"events.{n}.event_id"
+                raise InvalidInput(where, f"differs from {wanted!r}, the Idempotency-Key's id")
+        ids = list(derived)
+    return [
+        EmitRequest(
+            item.type,
+            item.payload,
+            item.session_id,
+            item.run_id,
+            event_id,
+            item.source,
+            item.correlation_id,
+            item.causation_id,
+            item.actor,
+        )
+        for item, event_id in zip(items, ids, strict=True)
+    ]
+
+
+def parse_body(raw: bytes) -> EmitIn | EmitBatchIn:
+    """Parse and validate in one step from the bytes. JSON that the fast parser refuses
+    but Python's accepts (a lone surrogate in a string) is validated from Python's reading,
+    so the answer names the field, as on every other route."""
+    try:
+        return EMIT_BODY.validate_json(raw)
+    except ValidationError as error:
+        errors = error.errors(include_url=False)
+    if errors[0]["type"] == "json_invalid":
+        try:
+            document = json.loads(raw)
+        except (ValueError, RecursionError):
+            raise RequestValidationError(errors) from None
+        try:
+            return EMIT_BODY.validate_python(document)
+        except ValidationError as error:
+            errors = error.errors(include_url=False)
+    raise RequestValidationError(errors)
 
 
 @router.post(
     "/api/events",
-    dependencies=Writer,
     status_code=201,
     response_model=Envelope | CommandOut,
     summary="Emit one event, or a batch ({events: [...]}, one transaction, all or nothing)",
     responses={200: {"description": "every event_id was seen before: the originals"}},
+    openapi_extra={"requestBody": EMIT_SCHEMA},
 )
-def emit(d: Deps, body: EmitBody) -> Response:
-    # The hottest route: the envelopes are already valid, so they are serialised directly
-    # instead of being validated again against the response model.
-    items = body.events if isinstance(body, EmitBatchIn) else [body]
-    emitted = d.emitter.emit_batch([_request(i) for i in items])
+async def emit(request: Request) -> Response:
+    # The hottest route, kept lean: the key is checked before the body is read, the body is
+    # parsed and validated in one step from its bytes, the command takes one hop to the
+    # thread pool, and the envelopes (valid already) are serialised without validation.
+    authorize(request, "writer", bearer_of(request))
+    key = idempotency_key(request)
+    body = parse_body(await request.body())
+    d: ApiDeps = request.app.state.deps
+    emitted = await run_in_threadpool(d.emitter.emit_batch, emit_requests(body, key))
     status = 201 if any(e.created for e in emitted) else 200
     envelopes = [e.envelope for e in emitted if e.envelope is not None]
     if isinstance(body, EmitIn) and envelopes:
