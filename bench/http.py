@@ -1,5 +1,6 @@
 """`POST /api/events` through a real uvicorn server (a subprocess on a loopback port) from
-concurrent httpx async clients, one connection each; and the load behind the memory check."""
+concurrent keep-alive clients (bench/wire.py), one connection each; and the load behind the
+memory check."""
 
 from __future__ import annotations
 
@@ -12,13 +13,14 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import AsyncExitStack, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 
 from bench.report import rate
+from bench.wire import Connection
 from entrypoints.settings import Settings
 
 KEY = "b" * 32
@@ -69,13 +71,13 @@ def _env(settings: Settings, port: int) -> dict[str, str]:
 
 
 @contextmanager
-def serve(settings: Settings) -> Iterator[Server]:
+def serve(settings: Settings, workers: int = 1) -> Iterator[Server]:
     """uvicorn running our app factory on `settings`' store, stopped on exit."""
     port = free_port()
     command = [
         *(sys.executable, "-m", "uvicorn", "entrypoints.asgi:create_app", "--factory"),
         *("--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"),
-        "--no-access-log",
+        *("--no-access-log", "--workers", str(workers)),
     ]
     settings.data_dir.mkdir(parents=True, exist_ok=True)  # its cwd: no stray .env is read
     server = subprocess.Popen(
@@ -113,26 +115,24 @@ async def _drive(base: str, streams: Sequence[Iterator[Body]]) -> Result:
     connections are opened before the clock starts."""
     result = Result()
 
-    async def client(http: httpx.AsyncClient, stream: Iterator[Body]) -> None:
+    async def client(connection: Connection, stream: Iterator[Body]) -> None:
         for body, count in stream:
             started = time.perf_counter()
-            response = await http.post("/api/events", content=body)
+            status, answer = await connection.request("POST", "/api/events", body)
             result.latencies.append(time.perf_counter() - started)
-            if response.status_code != 201:
-                raise RuntimeError(f"{response.status_code}: {response.text[:500]}")
+            if status != 201:
+                raise RuntimeError(f"{status}: {answer[:500]!r}")
             result.events += count
 
-    async with AsyncExitStack() as stack:
-        clients = [
-            await stack.enter_async_context(
-                httpx.AsyncClient(base_url=base, headers=HEADERS, timeout=120)
-            )
-            for _ in streams
-        ]
-        await asyncio.gather(*(http.get("/healthz") for http in clients))
+    connections = [await Connection.open(base, HEADERS) for _ in streams]
+    try:
+        await asyncio.gather(*(c.request("GET", "/healthz") for c in connections))
         start = time.perf_counter()
-        await asyncio.gather(*(client(h, s) for h, s in zip(clients, streams, strict=True)))
+        await asyncio.gather(*(client(c, s) for c, s in zip(connections, streams, strict=True)))
         result.seconds = time.perf_counter() - start
+    finally:
+        for connection in connections:
+            await connection.close()
     return result
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import statistics
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -152,6 +153,12 @@ def threads(backend: Backend, sizes: Sizes, _: Console) -> list[Row]:
     ]
 
 
+def http_workers(backend: Backend) -> int:
+    """As an operator would run it: on PostgreSQL one worker process per core (at most 4);
+    an embedded store has one writer process."""
+    return min(4, os.cpu_count() or 1) if backend.name == "postgres" else 1
+
+
 def over_http(backend: Backend, sizes: Sizes, _: Console) -> list[Row]:
     per, per_batch = sizes.http_singles, sizes.http_batches
     single_lat: list[float] = []
@@ -161,7 +168,8 @@ def over_http(backend: Backend, sizes: Sizes, _: Console) -> list[Row]:
         latencies += result.latencies
         return result.rate
 
-    with backend.raw("http") as raw, http.serve(backend.settings("http")) as server:
+    workers = http_workers(backend)
+    with backend.raw("http") as raw, http.serve(backend.settings("http"), workers) as server:
         http.drive(server.base, http.singles(THREADS, 3, "warm"))
         http.drive(server.base, http.batches(HTTP_BATCH_CLIENTS, 1, "warm"))
         single = medians(
@@ -187,7 +195,7 @@ def over_http(backend: Backend, sizes: Sizes, _: Console) -> list[Row]:
     return [
         Row(
             backend.name,
-            f"(4) HTTP POST single event, {THREADS} clients",
+            f"(4) HTTP POST single event, {THREADS} clients, {workers} worker(s)",
             f"{per_s(single['ours'])}; {_p50_p99(single_lat)}",
             f"raw {THREADS} threads single-row {per_s(single['raw'])}",
             single["ours"] / single["raw"],
@@ -195,7 +203,7 @@ def over_http(backend: Backend, sizes: Sizes, _: Console) -> list[Row]:
         ),
         Row(
             backend.name,
-            f"(4) HTTP POST batch of 100, {HTTP_BATCH_CLIENTS} clients",
+            f"(4) HTTP POST batch of 100, {HTTP_BATCH_CLIENTS} clients, {workers} worker(s)",
             f"{per_s(batch['ours'])}; {_p50_p99(batch_lat)}",
             f"raw executemany of 100 {per_s(batch['raw'])}",
             batch["ours"] / batch["raw"],
