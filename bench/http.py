@@ -75,7 +75,7 @@ def serve(settings: Settings, workers: int = 1) -> Iterator[Server]:
     """uvicorn running our app factory on `settings`' store, stopped on exit."""
     port = free_port()
     command = [
-        *(sys.executable, "-m", "uvicorn", "entrypoints.asgi:create_app", "--factory"),
+        *(sys.executable, "-m", "uvicorn", "entrypoints.asgi:create_server_app", "--factory"),
         *("--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"),
         *("--no-access-log", "--workers", str(workers)),
     ]

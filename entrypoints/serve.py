@@ -38,7 +38,7 @@ def serve(settings: Settings, workers: int = 1, log_level: str = "info") -> None
     console.print(f'  try: curl -H "Authorization: Bearer <key>" {base}/api/events/recent')
     configure_logging(log_level)
     uvicorn.run(
-        "entrypoints.asgi:create_app",
+        "entrypoints.asgi:create_server_app",
         factory=True,
         host=settings.host,
         port=settings.port,
