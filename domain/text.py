@@ -1,8 +1,10 @@
-"""Text that no store can hold, refused before anything is written.
+"""Values that no store can hold, refused before anything is written.
 
 PostgreSQL `text` and `jsonb` refuse the NUL character (U+0000), and a lone UTF-16 surrogate
 (U+D800..U+DFFF, which `json.loads('"\\ud800"')` happily produces) cannot be encoded as UTF-8
-by any store. Both are refused at the edge with `InvalidInput`, naming where they are.
+by any store. JSON has no NaN or Infinity (Python's parser accepts them; stored, they would
+come back as null), and a document nested deeper than `MAX_DEPTH` levels cannot be serialised
+back. All are refused at the edge with `InvalidInput`, naming where they are.
 
 Pure: standard library only, no I/O. `check_storable` runs for every event, so the common case
 (ASCII or valid text, flat payloads) costs one `isascii()` and one `in` per string.
@@ -11,6 +13,7 @@ Pure: standard library only, no I/O. `check_storable` runs for every event, so t
 from __future__ import annotations
 
 import re
+from math import isfinite
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,6 +21,9 @@ from domain.errors import InvalidInput
 
 NUL_REASON = "must not contain the NUL character (U+0000)"
 SURROGATE_REASON = "must not contain a lone surrogate (U+D800..U+DFFF)"
+NOT_FINITE_REASON = "must be a finite number (JSON has no NaN or Infinity)"
+MAX_DEPTH = 64  # nesting levels of a payload (objects and arrays)
+DEPTH_REASON = f"is nested deeper than {MAX_DEPTH} levels"
 
 _BAD_CHAR = re.compile(r"[\x00\ud800-\udfff]")
 _CONTAINERS = (dict, list, tuple)  # a tuple: isinstance() with it is twice as fast as a union
@@ -38,10 +44,11 @@ def storable_problem(value: str) -> str | None:
 
 
 def check_storable(value: object, field: str) -> None:
-    """Refuse (`InvalidInput`) the first unstorable string in `value`, keys included.
+    """Refuse (`InvalidInput`) the first unstorable string in `value`, keys included, the
+    first number that is not finite, and nesting deeper than `MAX_DEPTH`.
 
-    Dicts, lists and tuples are walked at any depth, in document order, without recursion
-    (so deep nesting cannot exhaust the stack). The error's field is the dotted path of the
+    Dicts, lists and tuples are walked in document order, without recursion (so deep
+    nesting cannot exhaust the stack). The error's field is the dotted path of the
     offending value, e.g. `payload.arguments.q` or `payload.items.2`; for an offending key,
     the path ends in that key with the bad characters escaped (`payload.a\\u0000b`).
     """
@@ -50,6 +57,8 @@ def check_storable(value: object, field: str) -> None:
         if reason is not None:
             raise InvalidInput(field, reason)
         return
+    if isinstance(value, float) and not isfinite(value):
+        raise InvalidInput(field, NOT_FINITE_REASON)
     if not isinstance(value, _CONTAINERS):
         return
     root: _Node = (None, None)
@@ -68,8 +77,12 @@ def check_storable(value: object, field: str) -> None:
                 if reason is not None:
                     raise InvalidInput(_path(field, node, key), reason)
             elif isinstance(item, _CONTAINERS):
+                if len(stack) >= MAX_DEPTH:
+                    raise InvalidInput(_path(field, node, key), DEPTH_REASON)
                 stack.append((_entries(item), (node, key)))
                 break
+            elif isinstance(item, float) and not isfinite(item):
+                raise InvalidInput(_path(field, node, key), NOT_FINITE_REASON)
         else:
             stack.pop()
 

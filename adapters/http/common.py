@@ -45,6 +45,7 @@ async def deps(request: Request) -> ApiDeps:  # async: no I/O, so no thread-pool
 
 Deps = Annotated[ApiDeps, Depends(deps)]
 
+MAX_WINDOW_DAYS = 36_500
 _WINDOW = re.compile(r"^(\d{1,7})([smhd]?)$")
 
 
@@ -56,4 +57,7 @@ def parse_window(window: str | None) -> timedelta | None:
     if match is None:
         raise InvalidInput("window", "use a number with s, m, h or d, e.g. 24h")
     unit = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}[match.group(2)]
-    return timedelta(seconds=int(match.group(1)) * unit)
+    seconds = int(match.group(1)) * unit
+    if seconds > MAX_WINDOW_DAYS * 86400:
+        raise InvalidInput("window", f"must be at most {MAX_WINDOW_DAYS}d; omit it for all time")
+    return timedelta(seconds=seconds)

@@ -72,15 +72,15 @@ class BodyLimit:
         if scope["type"] != "http" or scope["method"] not in {"POST", "PUT", "PATCH"}:
             await self.app(scope, receive, send)
             return
-        headers = {k.decode().lower(): v.decode() for k, v in scope.get("headers", [])}
+        # latin-1, as Starlette reads headers: any byte decodes, so a stray one is no crash
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         length = headers.get("content-length")
         if length is not None and length.isdigit() and int(length) > self.limit:
             await self._refuse(scope, send, 413, f"the body is over {self.limit} bytes")
             return
         kind = headers.get("content-type", "").split(";")[0].strip().lower()
-        if (length not in (None, "0")) and not (
-            kind == "application/json" or kind.endswith("+json")
-        ):
+        has_body = length not in (None, "0") or "transfer-encoding" in headers  # chunked
+        if has_body and not (kind == "application/json" or kind.endswith("+json")):
             await self._refuse(scope, send, 415, "send the body as application/json")
             return
         received = 0

@@ -73,7 +73,11 @@ def problem(
         request_id=getattr(request.state, "request_id", None),
         **extra,
     )
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else {}
+    if status == 500:
+        # After an unhandled error the server closes the connection: say so, so that a
+        # client does not send its next request on a connection that is going away.
+        headers["Connection"] = "close"
     return JSONResponse(
         body.model_dump(exclude_none=True), status_code=status, media_type=PROBLEM, headers=headers
     )
@@ -133,6 +137,7 @@ def install(app: FastAPI) -> None:
     async def on_http(request: Request, error: Exception) -> JSONResponse:
         assert isinstance(error, StarletteHTTPException)
         titles = {
+            400: "Malformed request",
             404: "Not found",
             405: "Method not allowed",
             413: "Request body too large",

@@ -35,9 +35,10 @@ SSE: dict[int | str, dict[str, Any]] = {
 
 def start_from(last_event_id: str | None, since_seq: int | None) -> int:
     if last_event_id is not None:
-        if not last_event_id.strip().isdigit():
+        value = last_event_id.strip()
+        if not value.isdigit() or int(value) > MAX_SEQ:
             raise InvalidInput("Last-Event-ID", "must be the seq of the last event received")
-        return int(last_event_id)
+        return int(value)
     return since_seq or 0
 
 

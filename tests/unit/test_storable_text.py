@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 import pytest
@@ -11,7 +12,15 @@ from hypothesis import strategies as st
 
 from domain import taxonomy
 from domain.errors import InvalidInput
-from domain.text import NUL_REASON, SURROGATE_REASON, check_storable, storable_problem
+from domain.text import (
+    DEPTH_REASON,
+    MAX_DEPTH,
+    NOT_FINITE_REASON,
+    NUL_REASON,
+    SURROGATE_REASON,
+    check_storable,
+    storable_problem,
+)
 
 NUL = "\x00"
 SURROGATE = json.loads('"\\ud800"')  # what the json module makes of an escaped lone surrogate
@@ -74,13 +83,32 @@ def test_a_bare_string_and_a_tuple_are_checked_too() -> None:
     assert (refused.value.field, refused.value.reason) == ("payload.t.1", SURROGATE_REASON)
 
 
-def test_deep_nesting_does_not_exhaust_the_stack() -> None:
-    deep: Any = NUL
+def test_deep_nesting_is_refused_at_the_bound_without_exhausting_the_stack() -> None:
+    deep: Any = "leaf"
     for _ in range(5000):
         deep = [deep]
     with pytest.raises(InvalidInput) as refused:
         check_storable({"x": deep}, "payload")
-    assert refused.value.field == "payload.x" + ".0" * 5000
+    assert refused.value.reason == DEPTH_REASON
+    assert refused.value.field == "payload.x" + ".0" * (MAX_DEPTH - 1)
+
+
+def test_nesting_up_to_the_bound_is_accepted() -> None:
+    deep: Any = {"leaf": 1.5}
+    for _ in range(MAX_DEPTH - 2):
+        deep = [deep]
+    check_storable({"x": deep}, "payload")  # MAX_DEPTH containers with the outer object
+    with pytest.raises(InvalidInput):
+        check_storable({"x": [deep]}, "payload")
+
+
+@pytest.mark.parametrize("number", [math.nan, math.inf, -math.inf])
+def test_numbers_json_cannot_hold_are_refused(number: float) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        check_storable({"a": [1, {"b": number}]}, "payload")
+    assert (refused.value.field, refused.value.reason) == ("payload.a.1.b", NOT_FINITE_REASON)
+    with pytest.raises(InvalidInput):
+        check_storable(number, "payload.v")
 
 
 GOOD_TEXT = [
