@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from eventsourcing.persistence import InterfaceError, OperationalError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -25,6 +26,7 @@ from domain.errors import (
 )
 
 PROBLEM = "application/problem+json"
+RETRY_AFTER_SECONDS = 2
 log = logging.getLogger("zakops.http")
 
 
@@ -62,7 +64,12 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 
 def problem(
-    request: Request, status: int, title: str, detail: str | None = None, **extra: Any
+    request: Request,
+    status: int,
+    title: str,
+    detail: str | None = None,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
 ) -> JSONResponse:
     body = Problem(
         type=f"https://zakops.dev/problems/{title.lower().replace(' ', '-')}",
@@ -73,7 +80,9 @@ def problem(
         request_id=getattr(request.state, "request_id", None),
         **extra,
     )
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else {}
+    headers = dict(headers or {})
+    if status == 401:
+        headers["WWW-Authenticate"] = "Bearer"
     if status == 500:
         # After an unhandled error the server closes the connection: say so, so that a
         # client does not send its next request on a connection that is going away.
@@ -165,6 +174,19 @@ def install(app: FastAPI) -> None:
         assert isinstance(error, ValidationError)
         return _domain(request, invalid_input(error))
 
+    async def on_store_down(request: Request, error: Exception) -> JSONResponse:
+        log.warning("store unavailable: %s", error, extra={"request_id": request.state.request_id})
+        return problem(
+            request,
+            503,
+            "Store unavailable",
+            "the event store did not answer; try again (a write repeated with the same "
+            "Idempotency-Key or event_id is stored once)",
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
+
+    app.add_exception_handler(OperationalError, on_store_down)
+    app.add_exception_handler(InterfaceError, on_store_down)
     app.add_exception_handler(ValidationError, on_model)
     app.add_exception_handler(DomainError, on_domain)
     app.add_exception_handler(RequestValidationError, on_validation)

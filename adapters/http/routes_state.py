@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, PlainTextResponse
 
 from adapters.http.common import ERRORS, Deps, Operator, Reader
+from adapters.http.deps import ApiDeps
 from adapters.http.routes_business import listing
 from adapters.http.schemas import Health, SessionOut, StateOut, StatePage
 from application.queries import MAX_OFFSET
 from domain.errors import NotFound
 
 router = APIRouter(responses=ERRORS)
+READY_TIMEOUT_SECONDS = 1.0
 Id = Annotated[str, Path(min_length=1, max_length=64)]
 
 
@@ -58,7 +62,16 @@ def healthz() -> Health:
     summary="Store and projections reachable",
     responses={503: {"model": Health}},
 )
-def readyz(d: Deps) -> Response:
+async def readyz(d: Deps) -> Response:
+    """Answers within `READY_TIMEOUT_SECONDS` even when the store hangs."""
+    try:
+        return await asyncio.wait_for(run_in_threadpool(readiness, d), READY_TIMEOUT_SECONDS)
+    except TimeoutError:
+        body = Health(status="unavailable", detail=f"no answer within {READY_TIMEOUT_SECONDS} s")
+        return JSONResponse(body.model_dump(exclude_none=True), status_code=503)
+
+
+def readiness(d: ApiDeps) -> Response:
     try:
         head = d.queries.head()
         projections = {

@@ -9,6 +9,7 @@ from psycopg.conninfo import conninfo_to_dict
 
 MAPPER_TOPIC = "adapters.persistence.mapper:PydanticMapper"
 RECORDERS = "adapters.persistence.recorders"
+STORE_TIMEOUT_SECONDS = 3
 StoreKind = Literal["memory", "sqlite", "postgres"]
 
 
@@ -59,6 +60,9 @@ def library_env(
         "POSTGRES_SCHEMA": postgres_schema,
         "POSTGRES_POOL_SIZE": str(pool_size),
         "POSTGRES_MAX_OVERFLOW": str(pool_size * 2),
-        "POSTGRES_CONNECT_TIMEOUT": "5",
+        # Fail fast in an outage: connecting, and waiting for a pooled connection, give up
+        # after a few seconds; pooled connections are checked before use.
+        "POSTGRES_CONNECT_TIMEOUT": str(STORE_TIMEOUT_SECONDS),
+        "POSTGRES_PRE_PING": "y",
         "POSTGRES_LOCK_TIMEOUT": "10",
     }

@@ -16,21 +16,19 @@ reading anything back.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.persistence import (
     ApplicationRecorder,
-    InterfaceError,
-    OperationalError,
     ProgrammingError,
     StoredEvent,
 )
 from eventsourcing.popo import POPOApplicationRecorder, POPOFactory
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteDatastore
-from eventsourcing.utils import retry
 from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Composed
 
@@ -86,7 +84,15 @@ class EnvelopePostgresRecorder(PostgresApplicationRecorder):
             finally:
                 connection.execute("SELECT pg_advisory_unlock(%s)", (schema.INIT_LOCK,))
 
-    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    # The library retries each call ten times, 0.2 s apart, each attempt waiting up to the
+    # pool timeout: in an outage a request hung for tens of seconds. Connections are checked
+    # on checkout (POSTGRES_PRE_PING), so a connection that a restart broke is replaced
+    # before use, and one attempt is enough: the caller answers 503 at once, and a client
+    # that repeats a write with its key cannot write it twice.
+    select_events = inspect.unwrap(PostgresApplicationRecorder.select_events)
+    select_notifications = inspect.unwrap(PostgresApplicationRecorder.select_notifications)
+    max_notification_id = inspect.unwrap(PostgresApplicationRecorder.max_notification_id)
+
     def insert_events(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
