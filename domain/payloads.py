@@ -23,6 +23,10 @@ DealStage = Literal[
 ]
 
 Key = Field(min_length=1, max_length=64)
+# Names the legacy tables hold in varchar(64) columns (agent_runs.assistant_id and
+# error_code, actions.reviewed_by and rejected_by): refused above that length on every
+# store, since a name cut short could name someone else (architecture.md, legacy fields).
+LegacyName = Field(default=None, max_length=64)
 
 
 class Payload(BaseModel):
@@ -34,7 +38,7 @@ class Payload(BaseModel):
 # --- run lifecycle -------------------------------------------------------------------------
 class RunCreatedPayload(Payload):
     requires_verification: bool = False
-    agent: str | None = None
+    agent: str | None = LegacyName
     input: str | None = None
 
 
@@ -56,7 +60,7 @@ class RunCompletedPayload(Payload):
 
 class RunFailedPayload(Payload):
     error: str = Field(min_length=1)
-    error_code: str | None = None
+    error_code: str | None = LegacyName
 
 
 class RunCancelledPayload(Payload):
@@ -155,11 +159,11 @@ class ActionCreatedPayload(ActionPayload):
 
 
 class ActionApprovedPayload(ActionPayload):
-    approved_by: str | None = None
+    approved_by: str | None = LegacyName
 
 
 class ActionRejectedPayload(ActionPayload):
-    rejected_by: str | None = None
+    rejected_by: str | None = LegacyName
     reason: str | None = None
 
 
