@@ -45,12 +45,14 @@ def dsn() -> Iterator[str]:
 
 
 def container(store: str, dsn: str, tmp_path: Path) -> Container:
-    where: dict[str, Any] = (
-        {"postgres_dsn": SecretStr(dsn)}
+    legacy_dsn = SecretStr(dsn)
+    settings = (
+        Settings(store="postgres", postgres_dsn=legacy_dsn, legacy_dsn=legacy_dsn, _env_file=None)
         if store == "postgres"
-        else {"sqlite_path": tmp_path / "zakops.sqlite"}
+        else Settings(
+            store="sqlite", sqlite_path=tmp_path / "z.sqlite", legacy_dsn=legacy_dsn, _env_file=None
+        )
     )
-    settings = Settings(store=store, legacy_dsn=SecretStr(dsn), _env_file=None, **where)
     built = build(settings)
     init_db(built)
     return built
