@@ -19,7 +19,7 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
 
-from application.ports import LoggedEvent, TimelineView
+from application.ports import DeadLetter, LoggedEvent, TimelineView
 from application.projector import Projector
 from application.services.base import Services
 from domain.archive import IMPORT_SOURCE, Archive
@@ -65,9 +65,30 @@ class LegacyView(Protocol):
 
     def position(self) -> int: ...
 
-    def commit(self, items: Sequence[LegacyItem], position: int, expected: int) -> None: ...
+    def commit(self, items: Sequence[LegacyItem], position: int, expected: int) -> None:
+        """Write the items and move the tracking from `expected` to `position`, in one
+        transaction; `UnwritableEvents` when the tables refuse the items' data."""
+        ...
 
-    def reset(self) -> None: ...
+    def park(self, position: int, event_id: str, type_name: str, error: str, expected: int) -> None:
+        """Park the event at `position` (a dead letter with the error and the time) and move
+        the tracking from `expected` to that position, in one transaction."""
+        ...
+
+    def dead_letters(self) -> list[DeadLetter]: ...
+
+    def parked_count(self) -> int: ...
+
+    def replay(self, items: Sequence[LegacyItem], position: int) -> None:
+        """Write the items of the parked event at `position` (later events already landed)
+        and remove its dead letter, in one transaction; the tracking does not move."""
+        ...
+
+    def keep_parked(self, position: int, error: str) -> None: ...
+
+    def reset(self) -> None:
+        """Remove our rows, the tracking and the dead letters."""
+        ...
 
     def foreign_history(self) -> Iterator[LegacyRecord]: ...
 
@@ -87,6 +108,23 @@ class LegacyProjector(Projector):
 
     def reset_view(self) -> None:
         self.view.reset()
+
+    def park(self, event: LoggedEvent, error: str, expected: int) -> None:
+        e = event.envelope
+        event_id, type_name = (e.event_id, e.type) if e else ("-", "-")
+        self.view.park(event.position, event_id, type_name, error, expected)
+
+    def dead_letters(self) -> list[DeadLetter]:
+        return self.view.dead_letters()
+
+    def parked_count(self) -> int:
+        return self.view.parked_count()
+
+    def replay(self, event: LoggedEvent) -> None:
+        self.view.replay(list(self.items([event])), event.position)
+
+    def keep_parked(self, position: int, error: str) -> None:
+        self.view.keep_parked(position, error)
 
     @staticmethod
     def items(events: Sequence[LoggedEvent]) -> Iterable[LegacyItem]:

@@ -94,3 +94,24 @@ class TimelineView(Protocol):
 
 class ProjectionConflict(Exception):
     """Another worker advanced the projection first; re-read and try again."""
+
+
+class UnwritableEvents(Exception):
+    """The view refused what these events would write because of their data (a value its
+    tables cannot hold, a constraint), not because it is unreachable: writing the same
+    events again cannot succeed until something changes, so the projector isolates the
+    event at fault and parks it."""
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """An event a projection could not write: parked, reported, retried on request."""
+
+    projection: str
+    position: int
+    event_id: str
+    type: str
+    error: str
+    parked_at: datetime
+    attempts: int
+    last_attempt_at: datetime

@@ -6,18 +6,33 @@ batch to its view, which writes the batch's rows and the new position in one tra
 checking that the position is still where the batch started (`expected`). A crash before
 that commit loses nothing; a second worker gets `ProjectionConflict`, re-reads the position
 and goes on from there.
+
+A batch the view refuses for its data (`UnwritableEvents`) is split in halves until the
+event at fault is alone; that one is parked (a dead letter with the error, committed with
+the tracking position) and logged, and the projection goes on with the next events. Parked
+events are reported by `status()` and written again by `retry()` once the cause is fixed.
+An unreachable view is not the events' fault: that error propagates and the same batch is
+tried again at the next catch-up.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from application.ports import LoggedEvent, ProjectionConflict, TimelineView
+from application.ports import (
+    DeadLetter,
+    LoggedEvent,
+    ProjectionConflict,
+    TimelineView,
+    UnwritableEvents,
+)
 
 Progress = Callable[[int, int], None]
+log = logging.getLogger("zakops.projections")
 
 
 @dataclass(frozen=True)
@@ -27,6 +42,16 @@ class ProjectionStatus:
     head: int
     lag_events: int
     lag_seconds: float
+    parked: int = 0
+
+
+@dataclass(frozen=True)
+class RetryOutcome:
+    """What `Projector.retry` did: parked events written now, and those still parked."""
+
+    name: str
+    written: int
+    still_parked: int
 
 
 class Projector(ABC):
@@ -48,7 +73,28 @@ class Projector(ABC):
 
     @abstractmethod
     def reset_view(self) -> None:
-        """Remove what this projection wrote, and its tracking."""
+        """Remove what this projection wrote, its tracking and its dead letters."""
+
+    @abstractmethod
+    def park(self, event: LoggedEvent, error: str, expected: int) -> None:
+        """Record `event` as a dead letter and move the tracking from `expected` to its
+        position, atomically."""
+
+    @abstractmethod
+    def dead_letters(self) -> list[DeadLetter]:
+        """The parked events, oldest position first."""
+
+    @abstractmethod
+    def parked_count(self) -> int: ...
+
+    @abstractmethod
+    def replay(self, event: LoggedEvent) -> None:
+        """Write one parked event (the tracking does not move) and remove its dead letter,
+        atomically; `UnwritableEvents` when it still cannot be written."""
+
+    @abstractmethod
+    def keep_parked(self, position: int, error: str) -> None:
+        """Record a failed retry of the dead letter at `position`."""
 
     @property
     def position(self) -> int:
@@ -68,7 +114,9 @@ class Projector(ABC):
             if oldest and newest:
                 gap = newest[0].timestamp - oldest[0].timestamp
                 seconds = max(0.0, gap.total_seconds())
-        return ProjectionStatus(self.name, position, head, max(0, head - position), seconds)
+        return ProjectionStatus(
+            self.name, position, head, max(0, head - position), seconds, self.parked_count()
+        )
 
     def catch_up(self, until: int | None = None, progress: Progress | None = None) -> int:
         """Project everything after the tracking position (up to `until` when given);
@@ -79,17 +127,63 @@ class Projector(ABC):
                 events = self.log.log_after(position, self.batch_size)
                 if not events:
                     break
-                last = events[-1].position
                 try:
-                    self.project(events, last, expected=position)
+                    position = self._write(events, expected=position)
                 except ProjectionConflict:
                     position = self.view_position()  # another worker moved it; go on from there
                     continue
-                position = last
                 if progress is not None:
                     progress(position, until or self.log.head())
             self._position = max(self._position, position)
             return position
+
+    def _write(self, events: Sequence[LoggedEvent], expected: int) -> int:
+        """Write `events` after `expected`; return the position reached. A refused batch is
+        split in halves, so every event the view can write lands and only the one at fault
+        is parked."""
+        last = events[-1].position
+        try:
+            self.project(events, last, expected)
+        except UnwritableEvents as error:
+            if len(events) == 1:
+                self._park(events[0], error, expected)
+            else:
+                half = len(events) // 2
+                self._write(events[half:], self._write(events[:half], expected))
+        return last
+
+    def _park(self, event: LoggedEvent, error: UnwritableEvents, expected: int) -> None:
+        reason = str(error)
+        event_id = event.envelope.event_id if event.envelope else "-"
+        self.park(event, reason, expected)
+        log.error(
+            "projection %s parked event %s at position %d: %s (see `zakops projections "
+            "status`; `zakops projections retry %s` after fixing the cause)",
+            self.name,
+            event_id,
+            event.position,
+            reason,
+            self.name,
+        )
+
+    def retry(self) -> RetryOutcome:
+        """Write every parked event again, oldest first; those that now succeed leave the
+        dead letters, the others stay with their new error."""
+        written = still = 0
+        with self._lock:
+            for letter in self.dead_letters():
+                found = self.log.log_after(letter.position - 1, 1)
+                try:
+                    if not found or found[0].position != letter.position:
+                        raise UnwritableEvents(f"no event at position {letter.position}")
+                    self.replay(found[0])
+                    written += 1
+                except UnwritableEvents as error:
+                    self.keep_parked(letter.position, str(error))
+                    still += 1
+        if still:
+            log.warning("projection %s: %d event(s) still parked after retry", self.name, still)
+        return RetryOutcome(self.name, written, still)
 
     def rebuild(self, progress: Progress | None = None) -> int:
         """Remove what the projection wrote and replay the whole log. Each batch commits on
@@ -109,6 +203,7 @@ class Follower:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.errors = 0
+        self._failing: set[str] = set()
 
     def step(self) -> None:
         for projector in self.projectors:
@@ -116,6 +211,13 @@ class Follower:
                 projector.catch_up()
             except Exception:  # a database hiccup must not kill the follower; next poll retries
                 self.errors += 1
+                if projector.name not in self._failing:  # once per outage, not once per poll
+                    self._failing.add(projector.name)
+                    log.exception("projection %s: catch-up failed; retrying", projector.name)
+            else:
+                if projector.name in self._failing:
+                    self._failing.discard(projector.name)
+                    log.warning("projection %s: catching up again", projector.name)
 
     def start(self) -> None:
         def loop() -> None:

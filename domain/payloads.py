@@ -23,6 +23,10 @@ DealStage = Literal[
 ]
 
 Key = Field(min_length=1, max_length=64)
+# Names the legacy tables hold in varchar(64) columns (agent_runs.assistant_id and
+# error_code, actions.reviewed_by and rejected_by): a name cut short could name someone
+# else, so a new event is refused above that length (architecture.md, legacy fields).
+LEGACY_NAME = 64
 
 
 class Payload(BaseModel):
@@ -30,9 +34,16 @@ class Payload(BaseModel):
 
     model_config = ConfigDict(extra="allow", frozen=True)
 
+    # Text fields refused over a length when an event is made (`EventTypeSpec.parse_payload`,
+    # the path of every face), not when a stored one is read back: history written before a
+    # limit existed stays readable (the legacy projection parks what it cannot hold).
+    EDGE_LIMITS: ClassVar[dict[str, int]] = {}
+
 
 # --- run lifecycle -------------------------------------------------------------------------
 class RunCreatedPayload(Payload):
+    EDGE_LIMITS: ClassVar[dict[str, int]] = {"agent": LEGACY_NAME}
+
     requires_verification: bool = False
     agent: str | None = None
     input: str | None = None
@@ -55,6 +66,8 @@ class RunCompletedPayload(Payload):
 
 
 class RunFailedPayload(Payload):
+    EDGE_LIMITS: ClassVar[dict[str, int]] = {"error_code": LEGACY_NAME}
+
     error: str = Field(min_length=1)
     error_code: str | None = None
 
@@ -155,10 +168,14 @@ class ActionCreatedPayload(ActionPayload):
 
 
 class ActionApprovedPayload(ActionPayload):
+    EDGE_LIMITS: ClassVar[dict[str, int]] = {"approved_by": LEGACY_NAME}
+
     approved_by: str | None = None
 
 
 class ActionRejectedPayload(ActionPayload):
+    EDGE_LIMITS: ClassVar[dict[str, int]] = {"rejected_by": LEGACY_NAME}
+
     rejected_by: str | None = None
     reason: str | None = None
 

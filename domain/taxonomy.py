@@ -59,11 +59,19 @@ class EventTypeSpec:
         from pydantic import ValidationError
 
         try:
-            return self.payload_model.model_validate(payload)
+            parsed = self.payload_model.model_validate(payload)
         except ValidationError as error:
             first = error.errors()[0]
             where = ".".join(str(part) for part in first["loc"]) or "payload"
             raise InvalidInput(f"payload.{where}", first["msg"]) from None
+        for name, limit in parsed.EDGE_LIMITS.items():
+            value = getattr(parsed, name, None)
+            if isinstance(value, str) and len(value) > limit:
+                raise InvalidInput(
+                    f"payload.{name}",
+                    f"String should have at most {limit} characters (the legacy column's limit)",
+                )
+        return parsed
 
     def upcast(self, payload: dict[str, Any], from_version: int) -> dict[str, Any]:
         """Bring a stored payload of an older schema version up to the current one."""

@@ -27,7 +27,7 @@ def _projection(context: CliContext, name: str) -> Projector:
 
 def register(app: typer.Typer, ctx: Lazy, hooks: Hooks) -> None:
     db = typer.Typer(help="Create and check the store's schema and tables.")
-    projections = typer.Typer(help="Projection workers: status, run, rebuild.")
+    projections = typer.Typer(help="Projection workers: status, run, rebuild, retry.")
     keys = typer.Typer(help="API keys for the HTTP API.")
     app.add_typer(db, name="db")
     app.add_typer(projections, name="projections")
@@ -79,13 +79,63 @@ def register(app: typer.Typer, ctx: Lazy, hooks: Hooks) -> None:
     @projections.command("status")
     @guarded
     def status(as_json: Json = False) -> None:
-        """Each projection's position and lag behind the log (events and seconds)."""
-        rows = [projector.status() for projector in ctx().projectors.values()]
+        """Each projection's position, lag behind the log and parked events (exit 1 when
+        any event is parked)."""
+        chosen = list(ctx().projectors.values())
+        rows = [projector.status() for projector in chosen]
+        parked = [letter for projector in chosen for letter in projector.dead_letters()]
         if as_json:
-            print_json({"projections": rows})
-            return
-        cells = [(r.name, r.position, r.head, r.lag_events, f"{r.lag_seconds:.1f}") for r in rows]
-        table("projections", ["name", "position", "head", "lag (events)", "lag (s)"], cells)
+            print_json({"projections": rows, "parked": parked})
+        else:
+            cells = [
+                (r.name, r.position, r.head, r.lag_events, f"{r.lag_seconds:.1f}", r.parked)
+                for r in rows
+            ]
+            table(
+                "projections",
+                ["name", "position", "head", "lag (events)", "lag (s)", "parked"],
+                cells,
+            )
+            if parked:
+                table(
+                    "parked events (fix the cause, then `zakops projections retry NAME`)",
+                    [
+                        "projection",
+                        "position",
+                        "event_id",
+                        "type",
+                        "attempts",
+                        "parked at",
+                        "error",
+                    ],
+                    [
+                        (
+                            p.projection,
+                            p.position,
+                            p.event_id,
+                            p.type,
+                            p.attempts,
+                            p.parked_at.isoformat(timespec="seconds"),
+                            p.error,
+                        )
+                        for p in parked
+                    ],
+                )
+        if parked:
+            raise typer.Exit(1)
+
+    @projections.command("retry")
+    @guarded
+    def retry(name: Annotated[str, typer.Argument(help="legacy")], as_json: Json = False) -> None:
+        """Write a projection's parked events again (after fixing the cause); those that now
+        succeed leave the parked list (exit 1 when some are still parked)."""
+        outcome = _projection(ctx(), name).retry()
+        if as_json:
+            print_json(outcome)
+        else:
+            console.print(f"{name}: {outcome.written} written, {outcome.still_parked} still parked")
+        if outcome.still_parked:
+            raise typer.Exit(1)
 
     @projections.command("run")
     @guarded

@@ -40,7 +40,10 @@ def make_app(deps: ApiDeps) -> FastAPI:
         title="ZakOps Event Core", version="0.1.0", description=DESCRIPTION, lifespan=lifespan
     )
     app.state.deps = deps
-    app.state.metrics = observability.Metrics({p.name: lag_of(p) for p in deps.projectors})
+    app.state.metrics = observability.Metrics(
+        {p.name: lag_of(p) for p in deps.projectors},
+        {p.name: parked_of(p) for p in deps.projectors},
+    )
     problems.install(app)
     app.add_middleware(observability.BodyLimit, limit=deps.max_body_bytes)
     app.add_middleware(observability.RequestContext, metrics=app.state.metrics)
@@ -70,3 +73,7 @@ def document_models(app: FastAPI, *models: type[BaseModel]) -> None:
 
 def lag_of(projector: Projector) -> Callable[[], float]:
     return lambda: float(projector.lag())
+
+
+def parked_of(projector: Projector) -> Callable[[], float]:
+    return lambda: float(projector.parked_count())

@@ -34,7 +34,11 @@ class JsonFormatter(logging.Formatter):
 
 
 class Metrics:
-    def __init__(self, lags: dict[str, Callable[[], float]]) -> None:
+    def __init__(
+        self,
+        lags: dict[str, Callable[[], float]],
+        parked: dict[str, Callable[[], float]] | None = None,
+    ) -> None:
         self.registry = CollectorRegistry()
         self.requests = Counter(
             "zakops_http_requests",
@@ -59,6 +63,14 @@ class Metrics:
         )
         for name, measure in lags.items():
             lag_gauge.labels(name).set_function(measure)
+        parked_gauge = Gauge(
+            "zakops_projection_parked_events",
+            "Events a projection could not write and parked (see zakops projections status)",
+            ["projection"],
+            registry=self.registry,
+        )
+        for name, measure in (parked or {}).items():
+            parked_gauge.labels(name).set_function(measure)
 
 
 class BodyLimit:

@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from adapters.http.common import ERRORS, Deps, Operator, Reader
 from adapters.http.deps import ApiDeps
 from adapters.http.routes_business import listing
-from adapters.http.schemas import Health, SessionOut, StateOut, StatePage
+from adapters.http.schemas import Health, RetryOut, SessionOut, StateOut, StatePage
 from application.queries import MAX_OFFSET
 from domain.errors import NotFound
 
@@ -63,7 +63,10 @@ def healthz() -> Health:
     responses={503: {"model": Health}},
 )
 async def readyz(d: Deps) -> Response:
-    """Answers within `READY_TIMEOUT_SECONDS` even when the store hangs."""
+    """200 `ready`; 200 `degraded` when a projection has parked events (the write path and
+    the reads still work, so the instance stays in rotation; the reason says what to fix);
+    503 `unavailable` when the store or a projection's database cannot be reached, or does
+    not answer within `READY_TIMEOUT_SECONDS`."""
     try:
         return await asyncio.wait_for(run_in_threadpool(readiness, d), READY_TIMEOUT_SECONDS)
     except TimeoutError:
@@ -76,15 +79,28 @@ def readiness(d: ApiDeps) -> Response:
         head = d.queries.head()
         projections = {
             p.name: {
-                "position": float(p.view_position()),
-                "lag": float(max(0, head - p.view_position())),
+                "position": float(position := p.view_position()),
+                "lag": float(max(0, head - position)),
+                "parked": float(p.parked_count()),
             }
             for p in d.projectors
         }
     except Exception as error:  # readiness reports any failure instead of raising
         body = Health(status="unavailable", detail=type(error).__name__)
         return JSONResponse(body.model_dump(exclude_none=True), status_code=503)
-    body = Health(status="ready", store="reachable", position=head, projections=projections or None)
+    parked = [f"{name}: {int(p['parked'])}" for name, p in projections.items() if p["parked"]]
+    body = Health(
+        status="degraded" if parked else "ready",
+        store="reachable",
+        position=head,
+        projections=projections or None,
+        detail=(
+            f"events parked by projections ({', '.join(parked)}); see `zakops projections "
+            "status`, fix the cause, then `zakops projections retry NAME`"
+        )
+        if parked
+        else None,
+    )
     return JSONResponse(body.model_dump(exclude_none=True))
 
 
@@ -108,4 +124,18 @@ def rebuild_projection(d: Deps, name: Annotated[str, Path(max_length=64)]) -> He
     for projector in d.projectors:
         if projector.name == name:
             return Health(status="rebuilt", position=projector.rebuild())
+    raise NotFound("projection", name)
+
+
+@router.post(
+    "/api/admin/projections/{name}/retry",
+    tags=["operations"],
+    dependencies=Operator,
+    summary="Operator: write a projection's parked events again (after fixing the cause)",
+)
+def retry_projection(d: Deps, name: Annotated[str, Path(max_length=64)]) -> RetryOut:
+    for projector in d.projectors:
+        if projector.name == name:
+            outcome = projector.retry()
+            return RetryOut(name=name, written=outcome.written, still_parked=outcome.still_parked)
     raise NotFound("projection", name)

@@ -129,3 +129,11 @@ class Health(BaseModel):
     position: int | None = None
     projections: dict[str, dict[str, float]] | None = None
     detail: str | None = None
+
+
+class RetryOut(BaseModel):
+    """What a retry of a projection's parked events did."""
+
+    name: str
+    written: int
+    still_parked: int

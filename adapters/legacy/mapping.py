@@ -49,6 +49,28 @@ ACTION_STATUS: dict[str, str] = {
 }
 ACTOR_TYPES = {"user", "system", "agent"}
 
+# Columns bounded by the legacy contract that we fill from free text: the column gets the
+# first N characters, the event row (`payload` / `event_data`) keeps the whole value.
+DISPLAY_NAME = 255  # deals.display_name
+ACTION_TITLE = 255  # actions.title
+TOOL_CALL_ID = 64  # agent_events.tool_call_id
+
+
+def bounded(value: Any, limit: int) -> str | None:
+    """A text value cut to the column's `limit` characters (varchar counts characters)."""
+    return None if value is None else str(value)[:limit]
+
+
+def tool_call_column(payload: dict[str, Any]) -> str | None:
+    """`agent_events.tool_call_id`: the payload's tool call id when it fits the column. The
+    typed payloads bound it at the edge; an extra field on another type may hold anything,
+    and an id cut short would name another call, so what does not fit stays in event_data
+    only."""
+    value = payload.get("tool_call_id")
+    if isinstance(value, str) and 0 < len(value) <= TOOL_CALL_ID:
+        return value
+    return None
+
 
 def to_agent_table(envelope: Envelope) -> bool:
     return resolve(envelope.type).run_scoped and bool(envelope.run_id and envelope.session_id)

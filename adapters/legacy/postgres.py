@@ -4,37 +4,28 @@ The old tables are never altered. What we need beside them lives in our own sche
 (`zakops_projection`): the tracking position and the registry of rows this projection
 created, so a rebuild removes exactly those and older software's rows stay untouched.
 Every batch (its rows, the foreign-key rows they need, the registry and the position) is
-one transaction, serialised across processes by an advisory lock.
+one transaction, serialised across processes by an advisory lock. A batch refused for its
+data raises `UnwritableEvents`; the event the projector then parks is stored in
+`legacy_parked` in the same transaction as the tracking that moves past it (dead_letters.py).
+The rows themselves are written by `LegacyRows` (rows.py).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import psycopg
 from psycopg.rows import dict_row
-from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 
+from adapters.legacy import dead_letters as dl
 from adapters.legacy import mapping as m
-from adapters.legacy.sql import (
-    BOOKKEEPING_DDL,
-    INSERT_ACTION,
-    INSERT_AGENT_EVENT,
-    INSERT_DEAL,
-    INSERT_DEAL_EVENT,
-    INSERT_RUN,
-    INSERT_THREAD,
-    SCHEMA,
-    UPDATE_ACTION,
-    UPDATE_DEAL,
-    UPDATE_RUN,
-    UPDATE_THREAD,
-)
+from adapters.legacy.rows import LegacyRows
+from adapters.legacy.sql import BOOKKEEPING_DDL, SCHEMA
 from application.legacy import LegacyItem, LegacyRecord
-from application.ports import ProjectionConflict
-from domain.envelope import Envelope
+from application.ports import DeadLetter, ProjectionConflict, UnwritableEvents
 
 LOCK_KEY = 0x7A4B_0002
 
@@ -55,7 +46,7 @@ class PostgresLegacyView:
     def create_tables(self) -> None:
         with self.pool.connection() as connection, connection.transaction():
             connection.execute("SELECT pg_advisory_xact_lock(%s)", (LOCK_KEY,))
-            for statement in BOOKKEEPING_DDL:
+            for statement in (*BOOKKEEPING_DDL, dl.PARKED_DDL):
                 connection.execute(statement)
 
     def position(self) -> int:
@@ -66,205 +57,70 @@ class PostgresLegacyView:
         return int(row[0]) if row else 0
 
     def commit(self, items: Sequence[LegacyItem], position: int, expected: int) -> None:
+        with self._writing(), self.pool.connection() as connection, connection.transaction():
+            cur = connection.cursor()
+            self._expect(cur, expected)
+            self._write(cur, items, replay=False)
+            self._track(cur, position)
+
+    def park(self, position: int, event_id: str, type_name: str, error: str, expected: int) -> None:
         with self.pool.connection() as connection, connection.transaction():
             cur = connection.cursor()
+            self._expect(cur, expected)
+            cur.execute(dl.PARK, (self.name, position, event_id[:100], type_name[:100], error))
+            self._track(cur, position)
+
+    def dead_letters(self) -> list[DeadLetter]:
+        with self.pool.connection() as connection:
+            return [dl.letter(row) for row in connection.execute(dl.LIST, (self.name,))]
+
+    def parked_count(self) -> int:
+        with self.pool.connection() as connection:
+            row = connection.execute(dl.COUNT, (self.name,)).fetchone()
+        return int(row[0]) if row else 0
+
+    def replay(self, items: Sequence[LegacyItem], position: int) -> None:
+        with self._writing(), self.pool.connection() as connection, connection.transaction():
+            cur = connection.cursor()
             cur.execute("SELECT pg_advisory_xact_lock(%s)", (LOCK_KEY,))
-            cur.execute(
-                f"SELECT position FROM {SCHEMA}.legacy_tracking WHERE name = %s", (self.name,)
-            )
-            found = cur.fetchone()
-            current = int(found[0]) if found else 0
-            if current != expected:
-                raise ProjectionConflict(f"legacy tracking is at {current}, not {expected}")
-            agent = [i for i in items if m.to_agent_table(i.envelope)]
-            others = [i for i in items if not m.to_agent_table(i.envelope)]
-            self._agent(cur, agent)
-            self._deals(cur, others)
-            cur.execute(
-                f"INSERT INTO {SCHEMA}.legacy_tracking (name, position) VALUES (%s, %s) "
-                "ON CONFLICT (name) DO UPDATE SET position = excluded.position",
-                (self.name, position),
-            )
+            self._write(cur, items, replay=True)
+            cur.execute(dl.UNPARK, (self.name, position))
 
-    # -- agent side ----------------------------------------------------------------------
-    def _agent(self, cur: psycopg.Cursor[Any], items: list[LegacyItem]) -> None:
-        if not items:
-            return
-        runs = sorted({i.envelope.run_id for i in items if i.envelope.run_id})
-        cur.execute(
-            "SELECT run_id, MAX(sequence_number) FROM zakops.agent_events "
-            "WHERE run_id = ANY(%s) GROUP BY run_id",
-            (runs,),
-        )
-        next_seq = {run: (last if last is not None else -1) + 1 for run, last in cur.fetchall()}
-        for item in items:
-            e = item.envelope
-            run_id, thread = str(e.run_id), str(e.session_id)
-            sequence = next_seq.get(run_id, 0)
-            next_seq[run_id] = sequence + 1
-            cur.execute(INSERT_THREAD, {"thread": thread, "ts": e.timestamp})
-            cur.execute(UPDATE_THREAD, {"thread": thread, "ts": e.timestamp})
-            agent = e.payload.get("agent") if e.type == "run_created" else None
-            cur.execute(
-                INSERT_RUN, {"run": run_id, "thread": thread, "ts": e.timestamp, "agent": agent}
-            )
-            cur.execute(UPDATE_RUN, self._run_change(e, sequence))
-            cur.execute(
-                INSERT_AGENT_EVENT,
-                {
-                    "event_id": e.event_id,
-                    "thread": thread,
-                    "run": run_id,
-                    "type": m.agent_type(e.type),
-                    "data": Jsonb(m.agent_data(e)),
-                    "tool_call_id": e.payload.get("tool_call_id"),
-                    "seq": sequence,
-                    "ts": e.timestamp,
-                    "correlation": m.as_uuid(e.correlation_id),
-                    "causation": m.as_uuid(e.causation_id),
-                },
-            )
+    def keep_parked(self, position: int, error: str) -> None:
+        with self.pool.connection() as connection:
+            connection.execute(dl.KEEP, (error, self.name, position))
 
     @staticmethod
-    def _run_change(e: Envelope, sequence: int) -> dict[str, Any]:
-        finished = e.type in {"run_completed", "run_failed", "run_cancelled"}
-        output = e.payload.get("output") if e.type == "run_completed" else None
-        return {
-            "run": e.run_id,
-            "status": m.RUN_STATUS.get(e.type),
-            "ts": e.timestamp,
-            "started": e.type == "run_started",
-            "finished": finished,
-            "error": e.payload.get("error") if e.type == "run_failed" else None,
-            "error_code": e.payload.get("error_code") if e.type == "run_failed" else None,
-            "output": None if output is None else str(output),
-            "event_id": e.event_id,
-            "stream": sequence + 1,
-        }
+    @contextmanager
+    def _writing() -> Iterator[None]:
+        """Errors caused by the events' data become `UnwritableEvents`; others propagate."""
+        try:
+            yield
+        except Exception as error:
+            if dl.refused_by_data(error):
+                raise UnwritableEvents(dl.describe(error)) from error
+            raise
 
-    # -- deal side -----------------------------------------------------------------------
-    def _deals(self, cur: psycopg.Cursor[Any], items: list[LegacyItem]) -> None:
-        if not items:
-            return
-        deal_ids = sorted(
-            {str(i.envelope.payload["deal_id"]) for i in items if i.envelope.payload.get("deal_id")}
-        )
-        cur.execute("SELECT deal_id FROM zakops.deals WHERE deal_id = ANY(%s)", (deal_ids,))
-        deals = {row[0] for row in cur.fetchall()}
-        action_ids = sorted(
-            {str(i.envelope.payload["action_id"]) for i in items if i.aggregate == "action"}
-        )
+    def _expect(self, cur: psycopg.Cursor[Any], expected: int) -> None:
+        cur.execute("SELECT pg_advisory_xact_lock(%s)", (LOCK_KEY,))
+        cur.execute(f"SELECT position FROM {SCHEMA}.legacy_tracking WHERE name = %s", (self.name,))
+        found = cur.fetchone()
+        current = int(found[0]) if found else 0
+        if current != expected:
+            raise ProjectionConflict(f"legacy tracking is at {current}, not {expected}")
+
+    def _track(self, cur: psycopg.Cursor[Any], position: int) -> None:
         cur.execute(
-            "SELECT action_id, deal_id FROM zakops.actions WHERE action_id = ANY(%s)", (action_ids,)
+            f"INSERT INTO {SCHEMA}.legacy_tracking (name, position) VALUES (%s, %s) "
+            "ON CONFLICT (name) DO UPDATE SET position = excluded.position",
+            (self.name, position),
         )
-        action_deal: dict[str, str | None] = dict(cur.fetchall())
-        for item in items:
-            e = item.envelope
-            deal_id = self._business_rows(cur, item, deals, action_deal)
-            actor_id, actor_type = m.actor_parts(e.actor)
-            cur.execute(
-                INSERT_DEAL_EVENT,
-                {
-                    "id": m.row_uuid(e.event_id),
-                    "deal": deal_id,
-                    "type": e.type,
-                    "source": e.source,
-                    "actor": e.actor,
-                    "payload": Jsonb(m.deal_payload(e)),
-                    "ts": e.timestamp,
-                    "key": e.event_id[:64],
-                    "actor_id": actor_id,
-                    "actor_type": actor_type,
-                    "causation": (e.causation_id or None),
-                    "version": item.version,
-                    "aggregate_type": item.aggregate,
-                    "aggregate_id": item.aggregate_id,
-                    "schema": f"{e.schema_version}.0.0",
-                    "correlation": e.correlation_id,
-                },
-            )
-
-    def _business_rows(
-        self,
-        cur: psycopg.Cursor[Any],
-        item: LegacyItem,
-        deals: set[str],
-        action_deal: dict[str, str | None],
-    ) -> str | None:
-        """Maintain `deals` and `actions`; return the deal_id the event row may name."""
-        e, p = item.envelope, item.envelope.payload
-        if item.aggregate == "deal":
-            deal_id = str(p["deal_id"])
-            if e.type == "deal.created":
-                cur.execute(
-                    INSERT_DEAL,
-                    {
-                        "deal": deal_id,
-                        "name": p.get("name"),
-                        "display": p.get("display_name"),
-                        "stage": p.get("stage", "inbound"),
-                        "ts": e.timestamp,
-                    },
-                )
-                deals.add(deal_id)
-            else:
-                stage = "archived" if e.type == "deal.archived" else p.get("to_stage")
-                cur.execute(
-                    UPDATE_DEAL,
-                    {
-                        "deal": deal_id,
-                        "stage": stage,
-                        "name": p.get("name"),
-                        "display": p.get("display_name"),
-                        "profile": Jsonb(p.get("profile") or {}),
-                        "ts": e.timestamp,
-                    },
-                )
-            return deal_id if deal_id in deals else None
-        if item.aggregate == "action":
-            action_id = str(p["action_id"])
-            if e.type == "action.created":
-                deal = p.get("deal_id") if p.get("deal_id") in deals else None
-                actor_id, actor_type = m.actor_parts(e.actor)
-                cur.execute(
-                    INSERT_ACTION,
-                    {
-                        "action": action_id,
-                        "deal": deal,
-                        "correlation": m.as_uuid(e.correlation_id),
-                        "type": p.get("action_type"),
-                        "title": p.get("title"),
-                        "ts": e.timestamp,
-                        "approval": bool(p.get("requires_approval", True)),
-                        "key": e.event_id[:64],
-                        "initiator_type": actor_type,
-                        "initiator_id": actor_id,
-                    },
-                )
-                action_deal[action_id] = deal
-            else:
-                cur.execute(UPDATE_ACTION, self._action_change(e, action_id))
-            return action_deal.get(action_id)
-        return None
 
     @staticmethod
-    def _action_change(e: Envelope, action_id: str) -> dict[str, Any]:
-        p = e.payload
-        approval = [{"by": p.get("approved_by"), "at": e.timestamp.isoformat()}]
-        return {
-            "action": action_id,
-            "status": m.ACTION_STATUS.get(e.type),
-            "ts": e.timestamp,
-            "approved": e.type == "action.approved",
-            "approval": Jsonb(approval),
-            "reviewer": (p.get("approved_by") or p.get("rejected_by")),
-            "rejected": e.type == "action.rejected",
-            "reason": p.get("reason"),
-            "executing": e.type == "action.executing",
-            "completed": e.type == "action.completed",
-            "result": Jsonb(p.get("result") or {}),
-            "error": p.get("error"),
-        }
+    def _write(cur: psycopg.Cursor[Any], items: Sequence[LegacyItem], replay: bool) -> None:
+        rows = LegacyRows(cur, replay)
+        rows.agent_events([i for i in items if m.to_agent_table(i.envelope)])
+        rows.deal_events([i for i in items if not m.to_agent_table(i.envelope)])
 
     # -- rebuild and import --------------------------------------------------------------
     def reset(self) -> None:
@@ -285,6 +141,7 @@ class PostgresLegacyView:
             connection.execute(
                 f"DELETE FROM {SCHEMA}.legacy_tracking WHERE name = %s", (self.name,)
             )
+            connection.execute(dl.CLEAR, (self.name,))
 
     def foreign_history(self) -> Iterator[LegacyRecord]:
         """Rows older software wrote (not in our registry), oldest first."""

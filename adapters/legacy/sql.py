@@ -54,13 +54,21 @@ INSERT_RUN = _register(
     "run_id",
 )
 
+TERMINAL_RUN = "('completed', 'failed', 'cancelled')"
+MAX_INTEGER = 2_147_483_647  # duration_ms is an integer: a run longer than 24.8 days is capped
+
+# A terminal run keeps its status (in log order nothing follows a terminal event; a parked
+# event retried later must not reopen the run).
 UPDATE_RUN = (
-    "UPDATE zakops.agent_runs r SET status = COALESCE(%(status)s, r.status), "
+    f"UPDATE zakops.agent_runs r SET status = CASE WHEN r.status IN {TERMINAL_RUN} "
+    "THEN r.status ELSE COALESCE(%(status)s, r.status) END, "
+    "assistant_id = COALESCE(r.assistant_id, %(agent)s), "
     "started_at = CASE WHEN %(started)s THEN COALESCE(r.started_at, %(ts)s) "
     "ELSE r.started_at END, "
     "completed_at = CASE WHEN %(finished)s THEN %(ts)s ELSE r.completed_at END, "
     "duration_ms = CASE WHEN %(finished)s AND r.started_at IS NOT NULL "
-    "THEN (EXTRACT(EPOCH FROM (%(ts)s - r.started_at)) * 1000)::integer "
+    f"THEN GREATEST(-{MAX_INTEGER}, LEAST({MAX_INTEGER}, "
+    "EXTRACT(EPOCH FROM (%(ts)s - r.started_at)) * 1000))::integer "
     "ELSE r.duration_ms END, "
     "error = COALESCE(%(error)s, r.error), error_code = COALESCE(%(error_code)s, r.error_code), "
     "output_message = COALESCE(%(output)s, r.output_message), "
@@ -143,4 +151,17 @@ INSERT_DEAL_EVENT = _register(
         "%(schema)s, %(correlation)s) ON CONFLICT (id) DO NOTHING"
     ),
     "id",
+)
+
+# Whether a later event of the same run / aggregate has landed (a replayed parked event then
+# writes its own row only; see rows.py).
+LATER_AGENT_EVENT = (
+    "SELECT 1 FROM zakops.agent_events WHERE run_id = %s AND CASE WHEN "
+    "jsonb_typeof(event_data -> 'position') = 'number' "
+    "THEN (event_data ->> 'position')::numeric > %s ELSE false END LIMIT 1"
+)
+
+LATER_DEAL_EVENT = (
+    "SELECT 1 FROM zakops.deal_events WHERE aggregate_type = %s AND aggregate_id = %s "
+    "AND event_version > %s LIMIT 1"
 )
