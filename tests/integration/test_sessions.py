@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
+from application.services.base import CommandResult
 from entrypoints.container import Container
 
 DEADLINE = 60.0  # seconds; a deadlock shows as a thread still alive after it
@@ -32,7 +33,7 @@ def finishes(work: Callable[[], None], threads: int = 1) -> None:
 
 def test_record_twice_to_one_session(app: Container) -> None:
     sessions = app.sessions()
-    results = []
+    results: list[CommandResult] = []
     finishes(
         lambda: results.extend(sessions.record("s-twice", "custom.note", {"i": i}) for i in (1, 2))
     )
