@@ -13,8 +13,8 @@ Pure: standard library only, no I/O. `check_storable` runs for every event, so t
 from __future__ import annotations
 
 import re
-from math import isfinite
 from collections.abc import Iterator
+from math import isfinite
 from typing import Any
 
 from domain.errors import InvalidInput
