@@ -30,6 +30,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         **services(container),
         keys=keyring(settings),
         max_body_bytes=settings.max_body_bytes,
+        public_metrics=settings.public_metrics,
+        public_docs=settings.public_docs,
         projectors=background,
         on_shutdown=[follower.stop, lambda: close(container)],
     )

@@ -11,7 +11,7 @@ from adapters.cli.app import make_cli
 from adapters.cli.context import CliContext, Hooks, Overrides
 from domain.errors import InvalidInput
 from entrypoints.container import Container, build, close, init_db, projectors, services
-from entrypoints.keys import create_key
+from entrypoints.keys import keyring
 from entrypoints.settings import Settings
 
 
@@ -55,7 +55,6 @@ def build_context(overrides: Overrides) -> CliContext:
         **services(container),
         init_db=lambda: init_db(container),
         describe_store=lambda: describe(container),
-        create_key=lambda role: create_key(settings, role),  # type: ignore[arg-type]  # checked by the command
         close=lambda: close(container),
         projectors=projectors(container),
         importer=container.importer(),
@@ -96,8 +95,12 @@ def demo(context: CliContext, step: Any) -> str:
     return drive(context, step)
 
 
+def hooks() -> Hooks:
+    return Hooks(build=build_context, serve=serve, demo=demo, keys=lambda: keyring(Settings()))
+
+
 def main() -> None:
-    make_cli(Hooks(build=build_context, serve=serve, demo=demo))()
+    make_cli(hooks())()
 
 
 if __name__ == "__main__":

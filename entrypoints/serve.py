@@ -27,14 +27,15 @@ def serve(settings: Settings, workers: int = 1, log_level: str = "info") -> None
     new_key = ensure_key(settings)
     base = f"http://{settings.host}:{settings.port}"
     console.print(f"[bold]ZakOps Event Core[/bold] on {base}  (store: {settings.store})")
-    console.print(f"  API docs: {base}/docs   health: {base}/healthz")
+    docs = "" if settings.public_docs else "  (with a key, or ZAKOPS_PUBLIC_DOCS=true)"
+    console.print(f"  API docs: {base}/docs{docs}   health: {base}/healthz")
     if new_key:
         console.print(
-            f"  [yellow]created an operator API key[/yellow] (kept in "
-            f"{key_file(settings)}): [bold]{new_key}[/bold]"
+            f"  [yellow]created an operator API key[/yellow], shown once (only its SHA-256 "
+            f"is kept, in {key_file(settings).path}): [bold]{new_key}[/bold]"
         )
     else:
-        console.print(f"  API keys: from ZAKOPS_API_KEYS and {key_file(settings)}")
+        console.print(f"  API keys: from ZAKOPS_API_KEYS and {key_file(settings).path}")
     console.print(f'  try: curl -H "Authorization: Bearer <key>" {base}/api/events/recent')
     configure_logging(log_level)
     uvicorn.run(

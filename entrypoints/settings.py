@@ -24,6 +24,10 @@ class Settings(BaseSettings):
     api_keys: SecretStr | None = Field(
         default=None, description="comma-separated role:key pairs, e.g. writer:abc,reader:def"
     )
+    public_metrics: bool = Field(default=False, description="serve /metrics without a key")
+    public_docs: bool = Field(
+        default=False, description="serve /docs, /redoc and /openapi.json without a key"
+    )
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)

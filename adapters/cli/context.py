@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from adapters.keys.ring import LiveKeyRing
 from application.emitter import Emitter
 from application.legacy import LegacyImporter
 from application.projector import Projector
@@ -28,7 +29,6 @@ class CliContext:
     queries: QueryService
     init_db: Callable[[], None]
     describe_store: Callable[[], dict[str, Any]]
-    create_key: Callable[[str], str]
     close: Callable[[], None]
     projectors: dict[str, Projector] = field(default_factory=dict)
     importer: LegacyImporter | None = None
@@ -50,3 +50,4 @@ class Hooks:
     build: Callable[[Overrides], CliContext]
     serve: Callable[[Overrides, str | None, int | None, int, str], None]
     demo: Callable[[CliContext, Callable[[str], None]], str]
+    keys: Callable[[], LiveKeyRing]  # the key file needs no store: it works in an outage

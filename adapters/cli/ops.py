@@ -11,6 +11,8 @@ from rich.progress import Progress
 from adapters.cli.app import Lazy, guarded
 from adapters.cli.context import CliContext, Hooks
 from adapters.cli.output import console, print_json, table
+from adapters.keys import tokens
+from adapters.keys.tokens import RANK
 from application.projector import Projector
 
 Json = Annotated[bool, typer.Option("--json", help="machine-readable JSON")]
@@ -204,8 +206,47 @@ def register(app: typer.Typer, ctx: Lazy, hooks: Hooks) -> None:
     def create(
         role: Annotated[str, typer.Option(help="reader | writer | operator")] = "reader",
     ) -> None:
-        """Create an API key (printed once; kept in the local key file)."""
-        if role not in {"reader", "writer", "operator"}:
+        """Create an API key: printed once; the key file keeps only its id, role and SHA-256."""
+        if role not in RANK:
             raise typer.BadParameter("use reader, writer or operator", param_hint="--role")
-        key = ctx().create_key(role)
-        console.print(f"{role} key: [bold]{key}[/bold]")
+        ring = hooks.keys()
+        record, key = ring.file.create(tokens.role(role))
+        console.print(f"{role} key: [bold]{key}[/bold]", soft_wrap=True)
+        console.print(
+            f"id {record.id}; shown once, only its SHA-256 is kept in {ring.file.path}. "
+            "Running servers accept it from their next request.",
+            markup=False,
+        )
+
+    @keys.command("list")
+    @guarded
+    def list_keys(as_json: Json = False) -> None:
+        """The keys of the key file (ids and roles, never a secret) and how many come from
+        ZAKOPS_API_KEYS."""
+        ring = hooks.keys()
+        records = ring.file.records()
+        rows = [{"id": r.id, "role": r.role, "created": r.created.isoformat()} for r in records]
+        if as_json:
+            print_json(
+                {"keys": rows, "from_settings": len(ring.fixed), "file": str(ring.file.path)}
+            )
+            return
+        table(
+            f"API keys in {ring.file.path}",
+            ["id", "role", "created"],
+            [tuple(r.values()) for r in rows],
+        )
+        if len(ring.fixed):
+            console.print(f"plus {len(ring.fixed)} keys from ZAKOPS_API_KEYS (not listed)")
+
+    @keys.command("revoke")
+    @guarded
+    def revoke(
+        key_id: Annotated[str, typer.Argument(help="the id `zakops keys list` shows")],
+    ) -> None:
+        """Revoke a key of the key file: running servers refuse it from their next request."""
+        ring = hooks.keys()
+        found = ring.file.revoke(key_id)
+        if found is None:
+            raise typer.BadParameter(f"no key with id {key_id!r} in {ring.file.path}")
+        console.print(f"[green]revoked[/green] {found.role} key {found.id}")

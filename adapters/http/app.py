@@ -11,6 +11,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from adapters.http import observability, problems
+from adapters.http.auth import Authenticate, public_paths
 from adapters.http.deps import ApiDeps
 from adapters.http.routes_business import router as business
 from adapters.http.routes_events import router as events
@@ -22,7 +23,8 @@ from application.projector import Projector
 
 DESCRIPTION = """Typed, ordered, immutable events for agent runs and business deals.
 
-Authenticate with `Authorization: Bearer <API key>`. Roles: `reader` (queries and streams),
+Authenticate with `Authorization: Bearer <API key>` (every path but `/healthz` and `/readyz`,
+unless the server opens `/metrics` or these docs). Roles: `reader` (queries and streams),
 `writer` (plus emission and commands), `operator` (plus admin operations). Errors are
 `application/problem+json` (RFC 9457). Every command accepts an `Idempotency-Key` header,
 which becomes the event_id: a repeat returns the original envelopes with 200 instead of 201.
@@ -46,6 +48,8 @@ def make_app(deps: ApiDeps) -> FastAPI:
     )
     problems.install(app)
     app.add_middleware(observability.BodyLimit, limit=deps.max_body_bytes)
+    public = public_paths(metrics=deps.public_metrics, docs=deps.public_docs)
+    app.add_middleware(Authenticate, keys=deps.keys, public=public)  # before the body is read
     app.add_middleware(observability.RequestContext, metrics=app.state.metrics)
     for router in (events, streams, runs, business, state):
         app.include_router(router)

@@ -1,17 +1,39 @@
-"""Bearer API keys with three roles: reader < writer < operator."""
+"""Bearer API keys with three roles: reader < writer < operator.
+
+`Authenticate` (pure ASGI middleware) answers 401 before anything reads the body, so a
+client without a known key learns nothing from how its request is parsed; `require` (a route
+dependency) then checks the role (403)."""
 
 from __future__ import annotations
 
-import hmac
-from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass
-from typing import Annotated, Literal
+import json
+from collections.abc import Awaitable, Callable, Collection
+from typing import Annotated, Protocol
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-Role = Literal["reader", "writer", "operator"]
-RANK: dict[str, int] = {"reader": 1, "writer": 2, "operator": 3}
+from adapters.keys.tokens import RANK, Role
+
+__all__ = [
+    "RANK",
+    "Authenticate",
+    "Forbidden",
+    "Keys",
+    "Role",
+    "Unauthorized",
+    "authorize",
+    "bearer_of",
+    "require",
+]
+
+ALWAYS_PUBLIC = frozenset({"/healthz", "/readyz"})
+DOCS = frozenset({"/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"})
+
+
+class Keys(Protocol):
+    def role_of(self, presented: str) -> Role | None: ...
 
 
 class Unauthorized(Exception):
@@ -25,37 +47,78 @@ class Forbidden(Exception):
         super().__init__(f"this key has the {role} role; this operation needs {needed}")
 
 
-@dataclass(frozen=True)
-class KeyRing:
-    """The configured keys (secret -> role). Comparison is constant-time."""
-
-    keys: tuple[tuple[str, Role], ...]
-
-    @classmethod
-    def of(cls, pairs: Iterable[tuple[str, Role]]) -> KeyRing:
-        return cls(tuple(pairs))
-
-    def role_of(self, presented: str) -> Role | None:
-        found: Role | None = None
-        for secret, role in self.keys:
-            if hmac.compare_digest(secret.encode(), presented.encode()):
-                found = role
-        return found
+def bearer_credentials(authorization: str | None) -> str | None:
+    """The credentials of an `Authorization: Bearer ...` header value (None without one)."""
+    scheme, _, credentials = (authorization or "").strip().partition(" ")
+    return credentials.strip() if scheme.lower() == "bearer" else None
 
 
-bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer <key>`")
-
-
-def authorize(request: Request, needed: Role, presented: str | None) -> Role:
-    """The role of the presented key, which must be at least `needed` (else `Unauthorized`
-    or `Forbidden`); remembered on the request for the access log."""
+def identify(keys: Keys, presented: str | None) -> Role:
+    """The role of a presented key, or Unauthorized."""
     secret = (presented or "").strip()
     if not secret:
         raise Unauthorized("missing bearer API key")
-    keys: KeyRing = request.app.state.deps.keys
     role = keys.role_of(secret)
     if role is None:
         raise Unauthorized("unknown API key")
+    return role
+
+
+def public_paths(*, metrics: bool, docs: bool) -> frozenset[str]:
+    """Paths answered without a key: health and readiness, and what the settings open."""
+    return ALWAYS_PUBLIC | ({"/metrics"} if metrics else set()) | (DOCS if docs else set())
+
+
+class Authenticate:
+    """Every request outside `public` needs a known key, checked before the app runs."""
+
+    def __init__(self, app: ASGIApp, keys: Keys, public: Collection[str]) -> None:
+        self.app = app
+        self.keys = keys
+        self.public = frozenset(public)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in self.public:
+            await self.app(scope, receive, send)
+            return
+        header = next((v for k, v in scope["headers"] if k == b"authorization"), None)
+        try:
+            role = identify(
+                self.keys, bearer_credentials(header.decode("latin-1") if header else None)
+            )
+        except Unauthorized as error:
+            await _unauthorized(scope, send, str(error))
+            return
+        scope.setdefault("state", {})["role"] = role
+        await self.app(scope, receive, send)
+
+
+async def _unauthorized(scope: Scope, send: Send, detail: str) -> None:
+    problem = {
+        "type": "https://zakops.dev/problems/unauthorized",
+        "title": "Unauthorized",
+        "status": 401,
+        "detail": detail,
+        "instance": scope["path"],
+        "request_id": scope.get("state", {}).get("request_id"),
+    }
+    body = json.dumps({k: v for k, v in problem.items() if v is not None}).encode()
+    headers = [
+        (b"content-type", b"application/problem+json"),
+        (b"content-length", str(len(body)).encode()),
+        (b"www-authenticate", b"Bearer"),
+    ]
+    await send({"type": "http.response.start", "status": 401, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+def authorize(request: Request, needed: Role, presented: str | None) -> Role:
+    """The request's role, which must be at least `needed` (else `Forbidden`); remembered on
+    the request for the access log. `Authenticate` has identified the key already; without it
+    (an app assembled without the middleware) the presented key is identified here."""
+    role: Role | None = getattr(request.state, "role", None)
+    if role is None:
+        role = identify(request.app.state.deps.keys, presented)
     if RANK[role] < RANK[needed]:
         raise Forbidden(role, needed)
     request.state.role = role
@@ -63,9 +126,11 @@ def authorize(request: Request, needed: Role, presented: str | None) -> Role:
 
 
 def bearer_of(request: Request) -> str | None:
-    """The credentials of an `Authorization: Bearer ...` header (None without one)."""
-    scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
-    return credentials if scheme.lower() == "bearer" else None
+    """The credentials of the request's `Authorization: Bearer ...` header."""
+    return bearer_credentials(request.headers.get("authorization"))
+
+
+scheme = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer <key>`")
 
 
 def require(needed: Role) -> Callable[..., Awaitable[Role]]:
@@ -76,7 +141,7 @@ def require(needed: Role) -> Callable[..., Awaitable[Role]]:
 
     async def check(
         request: Request,
-        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(scheme)],
     ) -> Role:
         return authorize(request, needed, credentials.credentials if credentials else None)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from adapters.http.auth import KeyRing
+from adapters.http.auth import Keys
 from application.emitter import Emitter
 from application.projector import Projector
 from application.queries import QueryService
@@ -25,9 +25,11 @@ class ApiDeps:
     sessions: SessionService
     emitter: Emitter
     queries: QueryService
-    keys: KeyRing
+    keys: Keys
     projectors: list[Projector] = field(default_factory=list)
     max_body_bytes: int = 1_048_576
+    public_metrics: bool = False  # /metrics without a key
+    public_docs: bool = False  # /docs, /redoc and /openapi.json without a key
     stream_poll_seconds: float = 0.25
     heartbeat_seconds: float = 15.0
     on_shutdown: list[Callable[[], None]] = field(default_factory=list)

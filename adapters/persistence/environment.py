@@ -50,7 +50,8 @@ def library_env(
     parts = conninfo_to_dict(postgres_dsn)
     return {
         **env,
-        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "PERSISTENCE_MODULE": "adapters.persistence.postgres:DsnPostgresFactory",
+        "POSTGRES_CONNINFO": postgres_dsn,  # every parameter, not only the five below
         "APPLICATION_RECORDER_TOPIC": f"{RECORDERS}:EnvelopePostgresRecorder",
         "POSTGRES_DBNAME": str(parts.get("dbname", "postgres")),
         "POSTGRES_HOST": str(parts.get("host", "127.0.0.1")),

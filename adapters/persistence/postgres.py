@@ -1,14 +1,42 @@
-"""PostgreSQL set-up the library leaves to us: the schema must exist before its tables."""
+"""PostgreSQL set-up the library leaves to us: the schema must exist before its tables, and
+the whole DSN must reach its connections."""
 
 from __future__ import annotations
 
 import psycopg
+from eventsourcing.postgres import PostgresFactory
+from eventsourcing.utils import Environment
 from psycopg import sql
+
+from adapters.persistence.schema import INIT_LOCK
+
+
+class DsnPostgresFactory(PostgresFactory):
+    """The library's factory, connecting with our whole DSN.
+
+    The library reads POSTGRES_DBNAME/HOST/PORT/USER/PASSWORD and hands only those to its pool
+    as keyword arguments, so `sslmode`, `sslrootcert`, `sslcert`, `application_name`,
+    `options`, `target_session_attrs`, ... would be dropped. The pool merges its keyword
+    arguments over its conninfo, so giving the pool the DSN (POSTGRES_CONNINFO) as its
+    conninfo keeps every other parameter; the five it reads come from the same DSN."""
+
+    POSTGRES_CONNINFO = "POSTGRES_CONNINFO"
+
+    def __init__(self, env: Environment) -> None:
+        super().__init__(env)
+        conninfo = self.env.get(self.POSTGRES_CONNINFO)
+        if conninfo:
+            self.datastore.pool.conninfo = conninfo  # not opened yet: every connection gets it
 
 
 def ensure_schema(dsn: str, schema: str) -> None:
-    """Create `schema` if missing (idempotent)."""
-    with psycopg.connect(dsn, autocommit=True, connect_timeout=5) as connection:
+    """Create `schema` if missing (idempotent). Under the initialisers' advisory lock: two
+    `CREATE SCHEMA IF NOT EXISTS` at once fail one of them on pg_namespace's unique index."""
+    with (
+        psycopg.connect(dsn, autocommit=True, connect_timeout=5) as connection,
+        connection.transaction(),
+    ):
+        connection.execute("SELECT pg_advisory_xact_lock(%s)", (INIT_LOCK,))
         connection.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
 
 

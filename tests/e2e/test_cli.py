@@ -11,12 +11,11 @@ import pytest
 from typer.testing import CliRunner
 
 from adapters.cli.app import make_cli
-from adapters.cli.context import Hooks
-from entrypoints.cli import build_context, demo, serve
+from entrypoints.cli import build_context, hooks
 from entrypoints.settings import Settings
 
 runner = CliRunner()
-cli = make_cli(Hooks(build=build_context, serve=serve, demo=demo))
+cli = make_cli(hooks())
 
 
 @pytest.fixture

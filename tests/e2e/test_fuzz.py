@@ -24,6 +24,7 @@ def api_schema(tmp_path: Path) -> Any:
         sqlite_path=tmp_path / "fuzz.sqlite",
         api_keys=SecretStr(KEYS),
         data_dir=tmp_path,
+        public_docs=True,  # schemathesis reads /openapi.json without a key
         _env_file=None,
     )
     app = create_app(app_settings)

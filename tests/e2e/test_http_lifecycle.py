@@ -208,5 +208,6 @@ def test_auth(client: TestClient) -> None:
     ready = client.get("/readyz").json()
     newest = client.get("/api/events/recent?limit=1", headers=R).json()["events"][0]
     assert (ready["status"], ready["position"]) == ("ready", newest["position"])
-    assert "zakops_http_requests_total" in client.get("/metrics").text
-    assert {READER, WRITER, OPERATOR}.isdisjoint(client.get("/openapi.json").text.split('"'))
+    assert "zakops_http_requests_total" in client.get("/metrics", headers=R).text
+    spec = client.get("/openapi.json", headers=R).text
+    assert {READER, WRITER, OPERATOR}.isdisjoint(spec.split('"'))

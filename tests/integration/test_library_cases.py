@@ -113,7 +113,7 @@ class TestPostgresRecorder(PostgresConfig, OurRecorder, ApplicationRecorderTestC
 
 @pytest.mark.postgres
 class TestPostgresApplication(PostgresConfig, OurEnvironment, ExampleApplicationTestCase):
-    expected_factory_topic = "eventsourcing.postgres:PostgresFactory"
+    expected_factory_topic = "adapters.persistence.postgres:DsnPostgresFactory"
 
 
 @pytest.mark.postgres
