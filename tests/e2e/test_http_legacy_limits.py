@@ -87,10 +87,9 @@ def test_legacy_names_over_64_are_refused_by_the_python_api(app: Container) -> N
 
 def test_legacy_names_over_64_are_refused_by_the_cli(http_settings: Settings) -> None:
     from adapters.cli.app import make_cli
-    from adapters.cli.context import Hooks
-    from entrypoints.cli import build_context, demo, serve
+    from entrypoints.cli import hooks
 
-    cli = make_cli(Hooks(build=build_context, serve=serve, demo=demo))
+    cli = make_cli(hooks())
     if http_settings.store == "postgres":
         store = ["--dsn", http_settings.dsn()]
     else:
@@ -184,10 +183,9 @@ def test_cli_status_lists_parked_events_and_retry_writes_them(
     legacy_dsn: str, tmp_path: Path
 ) -> None:
     from adapters.cli.app import make_cli
-    from adapters.cli.context import Hooks
-    from entrypoints.cli import build_context, demo, serve
+    from entrypoints.cli import hooks
 
-    cli = make_cli(Hooks(build=build_context, serve=serve, demo=demo))
+    cli = make_cli(hooks())
     path = tmp_path / "zakops.sqlite"
     poison(Settings(store="sqlite", sqlite_path=path, _env_file=None))
     store = ["--store", "sqlite", "--sqlite-path", str(path)]
