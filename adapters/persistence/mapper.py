@@ -22,6 +22,7 @@ from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import Mapper, MapperDeserialisationError, StoredEvent
 from eventsourcing.utils import get_topic, resolve_topic
 from pydantic import BaseModel, ValidationError
+from pydantic_core import to_json
 
 from application.envelopes import INTERNAL, envelope_from_state
 from application.ports import StateRow
@@ -78,7 +79,7 @@ class PydanticMapper(Mapper[UUID]):
         state = domain_event.model_dump(
             mode="json", exclude={"originator_id", "originator_version"}
         )
-        data = json.dumps(state, separators=(",", ":"), ensure_ascii=False).encode()
+        data = to_json(state)  # compact UTF-8 JSON, as json.dumps(..., ensure_ascii=False)
         meta = domain_event.meta
         kind: str | None = domain_event.event_type
         if kind in INTERNAL:
