@@ -74,11 +74,8 @@ def _env(settings: Settings, port: int) -> dict[str, str]:
 def serve(settings: Settings, workers: int = 1) -> Iterator[Server]:
     """uvicorn running our app factory on `settings`' store, stopped on exit."""
     port = free_port()
-    command = [
-        *(sys.executable, "-m", "uvicorn", "entrypoints.asgi:create_server_app", "--factory"),
-        *("--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"),
-        *("--no-access-log", "--workers", str(workers)),
-    ]
+    zakops = str(Path(sys.executable).with_name("zakops"))
+    command = [zakops, "serve", "--workers", str(workers), "--log-level", "warning"]
     settings.data_dir.mkdir(parents=True, exist_ok=True)  # its cwd: no stray .env is read
     server = subprocess.Popen(
         command, env=_env(settings, port), cwd=settings.data_dir, stdout=subprocess.DEVNULL

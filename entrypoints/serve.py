@@ -9,6 +9,7 @@ import uvicorn
 from rich.console import Console
 
 from adapters.http.observability import JsonFormatter
+from adapters.http.protocol import BoundedHttpToolsProtocol
 from entrypoints.keys import ensure_key, key_file
 from entrypoints.settings import Settings
 
@@ -46,6 +47,7 @@ def serve(settings: Settings, workers: int = 1, log_level: str = "info") -> None
         workers=workers,
         log_level=log_level,
         access_log=False,
+        http=BoundedHttpToolsProtocol,
     )
 
 

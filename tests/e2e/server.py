@@ -11,6 +11,8 @@ from contextlib import contextmanager
 import uvicorn
 from fastapi import FastAPI
 
+from adapters.http.protocol import BoundedHttpToolsProtocol
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -21,7 +23,14 @@ def free_port() -> int:
 @contextmanager
 def running(app: FastAPI) -> Iterator[str]:
     port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        lifespan="on",
+        http=BoundedHttpToolsProtocol,  # as `zakops serve` runs it
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

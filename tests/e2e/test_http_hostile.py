@@ -14,6 +14,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from adapters.http.protocol import MAX_HEAD_BYTES
 from entrypoints.asgi import create_app
 from entrypoints.settings import Settings
 from tests.e2e.conftest import KEYS, R, W, total
@@ -170,3 +171,32 @@ def test_a_500_tells_the_client_that_the_connection_closes(
     assert response.status_code == 500
     assert response.headers["connection"] == "close"
     assert response.headers["content-type"] == "application/problem+json"
+
+
+def test_a_request_head_over_the_bound_is_431_before_authentication(
+    server: tuple[str, int],
+) -> None:
+    huge = b"X-Padding: " + b"a" * (MAX_HEAD_BYTES * 4)
+    request = b"GET /api/events/recent HTTP/1.1\r\nHost: test\r\n" + huge + b"\r\n\r\n"
+    status, headers, body = exchange(server, request)
+    assert status == 431, body
+    assert headers["connection"] == "close"
+    assert json.loads(body)["status"] == 431
+
+
+def test_a_head_under_the_bound_and_a_body_sent_with_it_are_served(
+    server: tuple[str, int],
+) -> None:
+    padding = b"X-Padding: " + b"a" * (MAX_HEAD_BYTES // 2)
+    note = json.dumps(
+        {"type": "custom.note", "session_id": "s-1", "payload": {"x": "y" * 500_000}}
+    ).encode()
+    request = post(
+        "/api/events",
+        note,
+        b"Content-Type: application/json",
+        b"Content-Length: %d" % len(note),
+        padding,
+    )
+    status, _, body = exchange(server, request)  # head and body in one send
+    assert status == 201, body
