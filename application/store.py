@@ -21,6 +21,7 @@ from eventsourcing.application import Application, ProcessingEvent, project_aggr
 from eventsourcing.domain import Snapshot
 from eventsourcing.utils import Environment, EnvType
 
+from application.cache import BoundedCache
 from domain.action import Action
 from domain.archive import Archive
 from domain.deal import Deal
@@ -58,6 +59,16 @@ class EventStore(Application[UUID]):
             merged["IS_SNAPSHOTTING_ENABLED"] = "y"
         merged.update(env or {})
         return Environment(name, merged)
+
+    CACHE_MAXBYTES = "AGGREGATE_CACHE_MAXBYTES"  # our setting beside the library's MAXSIZE
+
+    def __init__(self, env: EnvType | None = None) -> None:
+        super().__init__(env=env)
+        if self.repository.cache is not None and self.env.get(self.CACHE_MAXBYTES):
+            self.repository.cache = BoundedCache(
+                max_items=int(self.env.get(self.AGGREGATE_CACHE_MAXSIZE) or 1000),
+                max_bytes=int(self.env.get(self.CACHE_MAXBYTES) or 0),
+            )
 
     def head(self) -> int:
         """The id of the newest notification (0 when the log is empty)."""

@@ -35,6 +35,7 @@ def _library_env(settings: Settings) -> dict[str, str]:
         postgres_dsn=settings.dsn() if settings.store == "postgres" else None,
         postgres_schema=settings.postgres_schema,
         pool_size=settings.pool_size,
+        cache_bytes=settings.aggregate_cache_mb * 1024 * 1024,
     )
 
 

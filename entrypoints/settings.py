@@ -29,6 +29,9 @@ class Settings(BaseSettings):
         default=False, description="serve /docs, /redoc and /openapi.json without a key"
     )
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    aggregate_cache_mb: int = Field(
+        default=64, ge=1, description="memory for cached aggregates, per process (MB)"
+    )
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
 

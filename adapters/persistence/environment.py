@@ -22,12 +22,14 @@ def library_env(
     pool_size: int = 5,
     create_tables: bool = True,
     cache_size: int = 1000,
+    cache_bytes: int = 64 * 1024 * 1024,
 ) -> dict[str, str]:
     """Settings as the eventsourcing library reads them (PERSISTENCE_MODULE, ...)."""
     env = {
         "MAPPER_TOPIC": MAPPER_TOPIC,
         "CREATE_TABLE": "y" if create_tables else "n",
         "AGGREGATE_CACHE_MAXSIZE": str(cache_size),
+        "AGGREGATE_CACHE_MAXBYTES": str(cache_bytes),  # see application/cache.py
         # Saved aggregates stay in the cache; a command on a stale copy (another process
         # wrote since) fails on the store's version check and reloads (see EventStore).
         "AGGREGATE_CACHE_FASTFORWARD": "n",
