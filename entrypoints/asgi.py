@@ -32,6 +32,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_body_bytes=settings.max_body_bytes,
         public_metrics=settings.public_metrics,
         public_docs=settings.public_docs,
+        max_streams_per_key=settings.max_streams_per_key,
         projectors=background,
         on_shutdown=[follower.stop, lambda: close(container)],
     )

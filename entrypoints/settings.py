@@ -29,6 +29,9 @@ class Settings(BaseSettings):
         default=False, description="serve /docs, /redoc and /openapi.json without a key"
     )
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    max_streams_per_key: int = Field(
+        default=256, ge=1, description="SSE streams one API key may hold open at once"
+    )
     aggregate_cache_mb: int = Field(
         default=64, ge=1, description="memory for cached aggregates, per process (MB)"
     )

@@ -18,6 +18,7 @@ from adapters.http.routes_events import router as events
 from adapters.http.routes_runs import router as runs
 from adapters.http.routes_state import router as state
 from adapters.http.schemas import EmitBatchIn, EmitIn
+from adapters.http.streams import StreamSlots
 from adapters.http.streams import router as streams
 from application.projector import Projector
 
@@ -42,6 +43,7 @@ def make_app(deps: ApiDeps) -> FastAPI:
         title="ZakOps Event Core", version="0.1.0", description=DESCRIPTION, lifespan=lifespan
     )
     app.state.deps = deps
+    app.state.stream_slots = StreamSlots(deps.max_streams_per_key)
     app.state.metrics = observability.Metrics(
         {p.name: lag_of(p) for p in deps.projectors},
         {p.name: parked_of(p) for p in deps.projectors},

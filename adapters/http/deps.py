@@ -32,4 +32,5 @@ class ApiDeps:
     public_docs: bool = False  # /docs, /redoc and /openapi.json without a key
     stream_poll_seconds: float = 0.25
     heartbeat_seconds: float = 15.0
+    max_streams_per_key: int = 256
     on_shutdown: list[Callable[[], None]] = field(default_factory=list)

@@ -30,6 +30,10 @@ RETRY_AFTER_SECONDS = 2
 log = logging.getLogger("zakops.http")
 
 
+class TooManyStreams(Exception):
+    """The key has as many streams open as it may: 429."""
+
+
 class Problem(BaseModel):
     """RFC 9457 problem details, with our extension members."""
 
@@ -58,6 +62,7 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
         (413, "Request body too large"),
         (415, "Unsupported content type"),
         (422, "Invalid input"),
+        (429, "Too many streams open for this key"),
         (503, "Written, but not yet visible, or store unavailable"),
     ]
 }
@@ -185,6 +190,10 @@ def install(app: FastAPI) -> None:
             headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
         )
 
+    async def on_too_many_streams(request: Request, error: Exception) -> JSONResponse:
+        return problem(request, 429, "Too many streams", str(error), headers={"Retry-After": "5"})
+
+    app.add_exception_handler(TooManyStreams, on_too_many_streams)
     app.add_exception_handler(OperationalError, on_store_down)
     app.add_exception_handler(InterfaceError, on_store_down)
     app.add_exception_handler(ValidationError, on_model)

@@ -10,21 +10,29 @@ ends after the run's terminal event; comment pings keep idle connections open.
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import threading
 from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path, Query, Request
 from sse_starlette.sse import EventSourceResponse
+from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
+from adapters.http.auth import bearer_of
 from adapters.http.common import ERRORS, Deps, Reader
 from adapters.http.deps import ApiDeps
+from adapters.http.problems import TooManyStreams
 from application.queries import MAX_SEQ
 from domain.envelope import Envelope
 from domain.errors import InvalidInput
 
 router = APIRouter(tags=["streams"], responses=ERRORS)
 TERMINAL = {"run_completed", "run_failed", "run_cancelled"}
+FIRST_PAGE = 32  # events in the first fetch of a stream
+MAX_PAGE = 500
+PAGE_BYTES = 1_048_576  # what one fetch may hold, about
 Id = Annotated[str, Path(min_length=1, max_length=64)]
 LastEventId = Annotated[str | None, Header(alias="Last-Event-ID", max_length=20)]
 SinceSeq = Annotated[int | None, Query(ge=0, le=MAX_SEQ)]
@@ -42,37 +50,97 @@ def start_from(last_event_id: str | None, since_seq: int | None) -> int:
     return since_seq or 0
 
 
+Fetch = Callable[[int, int], list[Envelope]]  # (after seq, limit) -> envelopes
+
+
+class StreamSlots:
+    """Open streams per API key, up to `limit` each (keys are told apart by a digest of
+    the secret, which is never kept)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._open: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def take(self, secret: str | None) -> str:
+        key = hashlib.sha256((secret or "").encode()).hexdigest()[:32]
+        with self._lock:
+            if self._open.get(key, 0) >= self.limit:
+                raise TooManyStreams(f"this key has {self.limit} streams open; close one first")
+            self._open[key] = self._open.get(key, 0) + 1
+        return key
+
+    def give_back(self, key: str) -> None:
+        with self._lock:
+            left = self._open.get(key, 1) - 1
+            if left > 0:
+                self._open[key] = left
+            else:
+                self._open.pop(key, None)
+
+    def open(self, secret: str | None) -> int:
+        key = hashlib.sha256((secret or "").encode()).hexdigest()[:32]
+        with self._lock:
+            return self._open.get(key, 0)
+
+
+def next_page(count: int, page_bytes: int) -> int:
+    """How many events to fetch next so that a page holds about `PAGE_BYTES`: a slow
+    consumer then holds at most one page in memory, whatever the size of the events."""
+    if count == 0:
+        return FIRST_PAGE
+    return max(1, min(MAX_PAGE, PAGE_BYTES * count // max(page_bytes, 1)))
+
+
 async def follow(
     request: Request,
-    fetch: Callable[[int], list[Envelope]],
+    fetch: Fetch,
     seq: int,
     poll: float,
     until_terminal: bool,
+    release: Callable[[], None],
 ) -> AsyncIterator[dict[str, str]]:
-    while not await request.is_disconnected():
-        batch = await run_in_threadpool(fetch, seq)
-        for envelope in batch:
-            seq = envelope.seq or seq
-            yield {
-                "id": str(envelope.seq),
-                "event": envelope.type,
-                "data": envelope.model_dump_json(),
-            }
-            if until_terminal and envelope.type in TERMINAL:
-                return
-        if not batch:
-            await asyncio.sleep(poll)
+    limit = FIRST_PAGE
+    try:
+        while not await request.is_disconnected():
+            batch = await run_in_threadpool(fetch, seq, limit)
+            page_bytes = 0
+            for envelope in batch:
+                seq = envelope.seq or seq
+                data = envelope.model_dump_json()
+                page_bytes += len(data)
+                yield {"id": str(envelope.seq), "event": envelope.type, "data": data}
+                if until_terminal and envelope.type in TERMINAL:
+                    return
+            if batch:
+                limit = next_page(len(batch), page_bytes)
+            else:
+                await asyncio.sleep(poll)
+    finally:
+        release()
 
 
 def stream(
     request: Request,
     d: ApiDeps,
-    fetch: Callable[[int], list[Envelope]],
+    fetch: Fetch,
     seq: int,
     until_terminal: bool,
 ) -> EventSourceResponse:
-    events = follow(request, fetch, seq, d.stream_poll_seconds, until_terminal)
-    return EventSourceResponse(events, ping=int(d.heartbeat_seconds))
+    slots: StreamSlots = request.app.state.stream_slots
+    key = slots.take(bearer_of(request))
+    given_back = False
+
+    def release() -> None:  # from the generator's end and from the response's end, once
+        nonlocal given_back
+        if not given_back:
+            given_back = True
+            slots.give_back(key)
+
+    events = follow(request, fetch, seq, d.stream_poll_seconds, until_terminal, release)
+    return EventSourceResponse(
+        events, ping=int(d.heartbeat_seconds), background=BackgroundTask(release)
+    )
 
 
 @router.get(
@@ -88,7 +156,7 @@ def stream_session(
     since_seq: SinceSeq = None,
     last_event_id: LastEventId = None,
 ) -> EventSourceResponse:
-    fetch = lambda after: d.queries.get_events_by_session(session_id, after, 500)  # noqa: E731
+    fetch = lambda after, n: d.queries.get_events_by_session(session_id, after, n)  # noqa: E731
     return stream(request, d, fetch, start_from(last_event_id, since_seq), until_terminal=False)
 
 
@@ -107,5 +175,5 @@ def stream_run(
 ) -> EventSourceResponse:
     seq = start_from(last_event_id, since_seq)
     d.runs.load(run_id)  # 404 for an unknown run, before the stream starts
-    fetch = lambda after: d.queries.get_events_by_run(run_id, after, 500)  # noqa: E731
+    fetch = lambda after, n: d.queries.get_events_by_run(run_id, after, n)  # noqa: E731
     return stream(request, d, fetch, seq, until_terminal=True)

@@ -22,6 +22,7 @@ from tests.e2e.server import running
 def base_url(http_settings: Settings) -> Iterator[str]:
     app = create_app(http_settings.model_copy(update={"api_keys": SecretStr(KEYS)}))
     app.state.deps.stream_poll_seconds = 0.05
+    app.state.stream_slots.limit = 2  # small, so that the cap is reached in a test
     with running(app) as url:
         yield url
 
@@ -97,3 +98,38 @@ def test_run_stream_ends_after_the_terminal_event(base_url: str) -> None:
         assert unknown.status_code == 404
         bad = client.get("/api/sessions/s-2/events/stream", headers={**R, "Last-Event-ID": "x"})
         assert bad.status_code == 422
+
+
+def test_streams_per_key_are_capped_and_given_back_when_closed(base_url: str) -> None:
+    with httpx.Client(base_url=base_url, timeout=10) as client:
+        emit(client, 1)
+        url = "/api/sessions/s-1/events/stream"
+        with (
+            client.stream("GET", url, headers=R) as first,
+            client.stream("GET", url, headers=R) as second,
+        ):
+            # (read_events would close a stream: httpx closes an abandoned line iterator)
+            assert (first.status_code, second.status_code) == (200, 200)
+            with client.stream("GET", url, headers=R) as third:
+                assert third.status_code == 429
+                assert third.headers["retry-after"] == "5"
+                third.read()
+                assert third.json()["title"] == "Too many streams"
+            with client.stream("GET", url, headers=W) as other_key:
+                assert other_key.status_code == 200  # another key has its own slots
+        deadline = time.monotonic() + 5
+        while True:  # both closed: their slots come back
+            with client.stream("GET", url, headers=R) as again:
+                if again.status_code == 200:
+                    break
+            assert time.monotonic() < deadline, "the closed streams' slots never came back"
+            time.sleep(0.05)
+
+
+def test_a_page_holds_about_a_megabyte_whatever_the_event_size() -> None:
+    from adapters.http.streams import FIRST_PAGE, MAX_PAGE, PAGE_BYTES, next_page
+
+    assert next_page(0, 0) == FIRST_PAGE
+    assert next_page(32, 32 * 200) == MAX_PAGE  # small events: the largest page
+    assert next_page(32, 32 * 1_000_000) == 1  # 1 MB events: one at a time
+    assert next_page(10, 10 * 100_000) == PAGE_BYTES // 100_000
