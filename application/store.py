@@ -64,6 +64,7 @@ class EventStore(Application[UUID]):
 
     def __init__(self, env: EnvType | None = None) -> None:
         super().__init__(env=env)
+        self.on_commit: list[Callable[[], None]] = []  # called after each commit (live feed)
         if self.repository.cache is not None and self.env.get(self.CACHE_MAXBYTES):
             self.repository.cache = BoundedCache(
                 max_items=int(self.env.get(self.AGGREGATE_CACHE_MAXSIZE) or 1000),
@@ -87,6 +88,8 @@ class EventStore(Application[UUID]):
         recordings = self._record(processing)
         self._take_snapshots(processing)
         self._notify(recordings)
+        for listener in self.on_commit:
+            listener()
         return written
 
     def load(self, aggregate_id: UUID) -> Any:

@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from adapters.http.app import make_app
 from adapters.http.deps import ApiDeps
 from application.projector import Follower
-from entrypoints.container import build, close, init_db, projectors, services
+from entrypoints.container import build, close, init_db, live_wakeups, projectors, services
 from entrypoints.keys import keyring
 from entrypoints.settings import Settings
 
@@ -35,6 +35,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_streams_per_key=settings.max_streams_per_key,
         projectors=background,
         on_shutdown=[follower.stop, lambda: close(container)],
+        live_wakeups=live_wakeups(container),
     )
     return make_app(deps)
 

@@ -6,6 +6,7 @@ package takes plain constructor arguments.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from dependency_injector import containers, providers
@@ -157,3 +158,30 @@ def close(container: Container) -> None:
         if closer is not None:
             closer()
     container.store().close()
+
+
+def live_wakeups(container: Container) -> Callable[[Callable[[], None]], Callable[[], None]]:
+    """How the live follower learns of new events: this process's commits, and on
+    PostgreSQL every process's (LISTEN on the channel the append function NOTIFYs)."""
+    store: EventStore = container.store()
+
+    def start(wake: Callable[[], None]) -> Callable[[], None]:
+        store.on_commit.append(wake)
+        stops: list[Callable[[], None]] = [lambda: store.on_commit.remove(wake)]
+        from adapters.persistence.recorders import EnvelopePostgresRecorder
+
+        recorder = store.recorder
+        if isinstance(recorder, EnvelopePostgresRecorder):
+            from adapters.live.notify import Notifications
+
+            listener = Notifications(recorder.datastore, recorder.channel_name, wake)
+            listener.start()
+            stops.append(listener.stop)
+
+        def stop() -> None:
+            for each in stops:
+                each()
+
+        return stop
+
+    return start

@@ -20,6 +20,8 @@ from adapters.http.routes_state import router as state
 from adapters.http.schemas import EmitBatchIn, EmitIn
 from adapters.http.streams import StreamSlots
 from adapters.http.streams import router as streams
+from adapters.live.follower import LogFollower
+from adapters.live.hub import LiveHub
 from application.projector import Projector
 
 DESCRIPTION = """Typed, ordered, immutable events for agent runs and business deals.
@@ -33,9 +35,21 @@ which becomes the event_id: a repeat returns the original envelopes with 200 ins
 
 
 def make_app(deps: ApiDeps) -> FastAPI:
+    hub = LiveHub(deps.heartbeat_seconds)
+    follower = LogFollower(hub, deps.queries.get_events_after, deps.queries.head)
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        hub.heartbeat_seconds = deps.heartbeat_seconds
+        follower.poll_seconds = deps.stream_poll_seconds
+        hub.start()
+        await follower.start()
+        stop_wakeups = deps.live_wakeups(follower.wake_threadsafe) if deps.live_wakeups else None
         yield
+        if stop_wakeups is not None:
+            stop_wakeups()
+        await follower.stop()
+        await hub.stop()
         for close in deps.on_shutdown:
             close()
 
@@ -44,6 +58,8 @@ def make_app(deps: ApiDeps) -> FastAPI:
     )
     app.state.deps = deps
     app.state.stream_slots = StreamSlots(deps.max_streams_per_key)
+    app.state.live_hub = hub
+    app.state.live_follower = follower
     app.state.metrics = observability.Metrics(
         {p.name: lag_of(p) for p in deps.projectors},
         {p.name: parked_of(p) for p in deps.projectors},

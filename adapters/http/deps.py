@@ -34,3 +34,6 @@ class ApiDeps:
     heartbeat_seconds: float = 15.0
     max_streams_per_key: int = 256
     on_shutdown: list[Callable[[], None]] = field(default_factory=list)
+    # Given the live follower's wake-up call, arrange for it to be called after commits
+    # (this process's, and other processes' where the store can tell); returns a stop.
+    live_wakeups: Callable[[Callable[[], None]], Callable[[], None]] | None = None

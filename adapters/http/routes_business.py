@@ -8,6 +8,7 @@ from fastapi import APIRouter, Path, Query, Response
 from pydantic import Field
 
 from adapters.http.common import ERRORS, Deps, IdempotencyKey, Operator, Reader, Writer
+from adapters.http.jsonbody import JsonRoute
 from adapters.http.routes_runs import answer, command
 from adapters.http.schemas import CommandIn, CommandOut, Key, StateOut, StatePage
 from application.ports import Page
@@ -15,7 +16,7 @@ from application.queries import MAX_OFFSET
 from application.services.deals import DealView
 from domain.payloads import DealStage
 
-router = APIRouter(responses=ERRORS)
+router = APIRouter(responses=ERRORS, route_class=JsonRoute)
 Id = Annotated[str, Path(min_length=1, max_length=64)]
 Limit = Annotated[int, Query(ge=1, le=1000)]
 Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET)]

@@ -14,6 +14,7 @@ from pydantic import Discriminator, Tag, TypeAdapter, ValidationError
 from adapters.http.auth import authorize, bearer_of
 from adapters.http.common import ERRORS, Deps, Reader, idempotency_key, parse_window
 from adapters.http.deps import ApiDeps
+from adapters.http.jsonbody import JsonRoute, too_deep
 from adapters.http.schemas import (
     CommandOut,
     CorrelationPage,
@@ -28,7 +29,7 @@ from application.queries import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET, MAX_SEQ
 from domain.envelope import Envelope
 from domain.errors import InvalidInput
 
-router = APIRouter(tags=["events"], responses=ERRORS)
+router = APIRouter(tags=["events"], responses=ERRORS, route_class=JsonRoute)
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
 SinceSeq = Annotated[
     int | None, Query(ge=0, le=MAX_SEQ, description="return events with seq > since_seq")
@@ -173,15 +174,16 @@ def emit_requests(body: EmitIn | EmitBatchIn, key: str | None) -> list[EmitReque
 def parse_body(raw: bytes) -> EmitIn | EmitBatchIn:
     """Parse and validate in one step from the bytes. JSON that the fast parser refuses
     but Python's accepts (a lone surrogate in a string) is validated from Python's reading,
-    so the answer names the field, as on every other route."""
+    so the answer names the field, as on every other route; JSON nested deeper than the
+    fast parser's limit is malformed (see jsonbody.py)."""
     try:
         return EMIT_BODY.validate_json(raw)
     except ValidationError as error:
         errors = error.errors(include_url=False)
-    if errors[0]["type"] == "json_invalid":
+    if errors[0]["type"] == "json_invalid" and not too_deep(str(errors[0]["msg"])):
         try:
             document = json.loads(raw)
-        except (ValueError, RecursionError):
+        except ValueError:
             raise RequestValidationError(errors) from None
         try:
             return EMIT_BODY.validate_python(document)

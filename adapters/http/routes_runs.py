@@ -9,11 +9,12 @@ from typing import Annotated, Any, TypeVar
 from fastapi import APIRouter, Path, Response
 
 from adapters.http.common import ERRORS, Deps, IdempotencyKey, Reader, Writer
+from adapters.http.jsonbody import JsonRoute
 from adapters.http.schemas import CommandIn, CommandOut, Key, OptKey
 from application.services.base import CommandResult
 from application.services.runs import RunView
 
-router = APIRouter(responses=ERRORS)
+router = APIRouter(responses=ERRORS, route_class=JsonRoute)
 F = TypeVar("F", bound=Callable[..., Any])
 RunId = Annotated[str, Path(min_length=1, max_length=64)]
 

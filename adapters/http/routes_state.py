@@ -11,12 +11,13 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 
 from adapters.http.common import ERRORS, Deps, Operator, Reader
 from adapters.http.deps import ApiDeps
+from adapters.http.jsonbody import JsonRoute
 from adapters.http.routes_business import listing
 from adapters.http.schemas import Health, RetryOut, SessionOut, StateOut, StatePage
 from application.queries import MAX_OFFSET
 from domain.errors import NotFound
 
-router = APIRouter(responses=ERRORS)
+router = APIRouter(responses=ERRORS, route_class=JsonRoute)
 READY_TIMEOUT_SECONDS = 1.0
 Id = Annotated[str, Path(min_length=1, max_length=64)]
 

@@ -1,43 +1,42 @@
-"""Live Server-Sent Event streams of a session or a run, resumable from a seq.
+"""Live Server-Sent Event streams: a session, a run, or the whole log (the activity feed).
 
-Each envelope is sent as an SSE event whose `id` is its session `seq`. A client that
-reconnects with `Last-Event-ID` (or `since_seq`) gets exactly the events after that seq,
-replayed from the durable timeline, then the live ones: the stream is a loop over the same
-query, so there is no gap or duplicate between the replay and the live part. A run stream
-ends after the run's terminal event; comment pings keep idle connections open.
+Each envelope is sent as an SSE event whose `id` is its session `seq` (its log `position`
+for the whole log). A client that reconnects with `Last-Event-ID` (or `since_seq`) gets
+exactly the events after it, replayed from the store, then the live ones from the process's
+one live hub (see adapters/http/sse.py and adapters/live/). A run stream ends after the
+run's terminal event. Each API key may hold `max_streams_per_key` streams open (429 past).
 """
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import threading
-from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Path, Query, Request
-from sse_starlette.sse import EventSourceResponse
-from starlette.background import BackgroundTask
+from fastapi import APIRouter, Header, Path, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
+from starlette.types import Receive, Scope, Send
 
 from adapters.http.auth import bearer_of
 from adapters.http.common import ERRORS, Deps, Reader
-from adapters.http.deps import ApiDeps
 from adapters.http.problems import TooManyStreams
+from adapters.http.sse import LiveStream, Replay
+from adapters.live.hub import LiveHub
 from application.queries import MAX_SEQ
-from domain.envelope import Envelope
 from domain.errors import InvalidInput
 
 router = APIRouter(tags=["streams"], responses=ERRORS)
-TERMINAL = {"run_completed", "run_failed", "run_cancelled"}
-FIRST_PAGE = 32  # events in the first fetch of a stream
-MAX_PAGE = 500
-PAGE_BYTES = 1_048_576  # what one fetch may hold, about
 Id = Annotated[str, Path(min_length=1, max_length=64)]
 LastEventId = Annotated[str | None, Header(alias="Last-Event-ID", max_length=20)]
 SinceSeq = Annotated[int | None, Query(ge=0, le=MAX_SEQ)]
 SSE: dict[int | str, dict[str, Any]] = {
     200: {"content": {"text/event-stream": {}}, "description": "SSE: id = seq, data = envelope"}
+}
+SSE_LOG: dict[int | str, dict[str, Any]] = {
+    200: {
+        "content": {"text/event-stream": {}},
+        "description": "SSE: id = position, data = envelope",
+    }
 }
 
 
@@ -48,9 +47,6 @@ def start_from(last_event_id: str | None, since_seq: int | None) -> int:
             raise InvalidInput("Last-Event-ID", "must be the seq of the last event received")
         return int(value)
     return since_seq or 0
-
-
-Fetch = Callable[[int, int], list[Envelope]]  # (after seq, limit) -> envelopes
 
 
 class StreamSlots:
@@ -84,62 +80,28 @@ class StreamSlots:
             return self._open.get(key, 0)
 
 
-def next_page(count: int, page_bytes: int) -> int:
-    """How many events to fetch next so that a page holds about `PAGE_BYTES`: a slow
-    consumer then holds at most one page in memory, whatever the size of the events."""
-    if count == 0:
-        return FIRST_PAGE
-    return max(1, min(MAX_PAGE, PAGE_BYTES * count // max(page_bytes, 1)))
-
-
-async def follow(
+def open_stream(
     request: Request,
-    fetch: Fetch,
-    seq: int,
-    poll: float,
-    until_terminal: bool,
-    release: Callable[[], None],
-) -> AsyncIterator[dict[str, str]]:
-    limit = FIRST_PAGE
-    try:
-        while not await request.is_disconnected():
-            batch = await run_in_threadpool(fetch, seq, limit)
-            page_bytes = 0
-            for envelope in batch:
-                seq = envelope.seq or seq
-                data = envelope.model_dump_json()
-                page_bytes += len(data)
-                yield {"id": str(envelope.seq), "event": envelope.type, "data": data}
-                if until_terminal and envelope.type in TERMINAL:
-                    return
-            if batch:
-                limit = next_page(len(batch), page_bytes)
-            else:
-                await asyncio.sleep(poll)
-    finally:
-        release()
-
-
-def stream(
-    request: Request,
-    d: ApiDeps,
-    fetch: Fetch,
-    seq: int,
-    until_terminal: bool,
-) -> EventSourceResponse:
+    replay: Replay,
+    after: int,
+    *,
+    session_id: str | None = None,
+    run_id: str | None = None,
+    until_terminal: bool = False,
+) -> LiveStream:
+    """Take a slot for the key, subscribe (before the replay reads anything), and stream."""
     slots: StreamSlots = request.app.state.stream_slots
+    hub: LiveHub = request.app.state.live_hub
     key = slots.take(bearer_of(request))
-    given_back = False
-
-    def release() -> None:  # from the generator's end and from the response's end, once
-        nonlocal given_back
-        if not given_back:
-            given_back = True
-            slots.give_back(key)
-
-    events = follow(request, fetch, seq, d.stream_poll_seconds, until_terminal, release)
-    return EventSourceResponse(
-        events, ping=int(d.heartbeat_seconds), background=BackgroundTask(release)
+    subscription = hub.subscribe(session_id=session_id, run_id=run_id)
+    return LiveStream(
+        hub,
+        subscription,
+        replay,
+        after,
+        until_terminal,
+        release=lambda: slots.give_back(key),
+        by_position=session_id is None and run_id is None,
     )
 
 
@@ -149,15 +111,16 @@ def stream(
     responses=SSE,
     summary="Follow a session live (resume with Last-Event-ID)",
 )
-def stream_session(
+async def stream_session(
     request: Request,
     d: Deps,
     session_id: Id,
     since_seq: SinceSeq = None,
     last_event_id: LastEventId = None,
-) -> EventSourceResponse:
-    fetch = lambda after, n: d.queries.get_events_by_session(session_id, after, n)  # noqa: E731
-    return stream(request, d, fetch, start_from(last_event_id, since_seq), until_terminal=False)
+) -> Response:
+    after = start_from(last_event_id, since_seq)
+    replay = lambda seq, n: d.queries.get_events_by_session(session_id, seq, n)  # noqa: E731
+    return adapt(open_stream(request, replay, after, session_id=session_id))
 
 
 @router.get(
@@ -166,14 +129,48 @@ def stream_session(
     responses=SSE,
     summary="Follow a run live; ends after its terminal event",
 )
-def stream_run(
+async def stream_run(
     request: Request,
     d: Deps,
     run_id: Id,
     since_seq: SinceSeq = None,
     last_event_id: LastEventId = None,
-) -> EventSourceResponse:
-    seq = start_from(last_event_id, since_seq)
-    d.runs.load(run_id)  # 404 for an unknown run, before the stream starts
-    fetch = lambda after, n: d.queries.get_events_by_run(run_id, after, n)  # noqa: E731
-    return stream(request, d, fetch, seq, until_terminal=True)
+) -> Response:
+    after = start_from(last_event_id, since_seq)
+    await run_in_threadpool(d.runs.load, run_id)  # 404 for an unknown run, before streaming
+    replay = lambda seq, n: d.queries.get_events_by_run(run_id, seq, n)  # noqa: E731
+    return adapt(open_stream(request, replay, after, run_id=run_id, until_terminal=True))
+
+
+@router.get(
+    "/api/events/stream",
+    dependencies=Reader,
+    responses=SSE_LOG,
+    summary="Follow the whole log live (the activity feed; resume with Last-Event-ID)",
+)
+async def stream_log(
+    request: Request,
+    d: Deps,
+    since_position: Annotated[int | None, Query(ge=0, le=MAX_SEQ)] = None,
+    last_event_id: LastEventId = None,
+) -> Response:
+    after = start_from(last_event_id, since_position)
+    if last_event_id is None and since_position is None:
+        after = await run_in_threadpool(d.queries.head)  # from now on, unless asked
+    replay = lambda position, n: d.queries.get_events_after(position, n)  # noqa: E731
+    return adapt(open_stream(request, replay, after))
+
+
+class _Asgi(Response):
+    """Hands an ASGI callable to FastAPI as the route's response."""
+
+    def __init__(self, app: LiveStream) -> None:
+        super().__init__()
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.app(scope, receive, send)
+
+
+def adapt(stream: LiveStream) -> Response:
+    return _Asgi(stream)

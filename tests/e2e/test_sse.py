@@ -127,7 +127,7 @@ def test_streams_per_key_are_capped_and_given_back_when_closed(base_url: str) ->
 
 
 def test_a_page_holds_about_a_megabyte_whatever_the_event_size() -> None:
-    from adapters.http.streams import FIRST_PAGE, MAX_PAGE, PAGE_BYTES, next_page
+    from adapters.http.sse import FIRST_PAGE, MAX_PAGE, PAGE_BYTES, next_page
 
     assert next_page(0, 0) == FIRST_PAGE
     assert next_page(32, 32 * 200) == MAX_PAGE  # small events: the largest page
