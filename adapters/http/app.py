@@ -69,7 +69,7 @@ def make_app(deps: ApiDeps) -> FastAPI:
     public = public_paths(metrics=deps.public_metrics, docs=deps.public_docs)
     app.add_middleware(Authenticate, keys=deps.keys, public=public)  # before the body is read
     app.add_middleware(observability.RequestContext, metrics=app.state.metrics)
-    for router in (events, streams, runs, business, state):
+    for router in (streams, events, runs, business, state):  # streams first: /api/events/stream
         app.include_router(router)
     document_models(app, EmitIn, EmitBatchIn)
     return app

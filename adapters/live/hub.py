@@ -87,8 +87,9 @@ class Subscription:
 
 
 class LiveHub:
-    def __init__(self, heartbeat_seconds: float = 15.0) -> None:
+    def __init__(self, heartbeat_seconds: float = 15.0, budget: int = BUFFER_BYTES) -> None:
         self.heartbeat_seconds = heartbeat_seconds
+        self.budget = budget  # bytes each new subscription may have waiting
         self._by_session: dict[str, set[Subscription]] = {}
         self._by_run: dict[str, set[Subscription]] = {}
         self._everything: set[Subscription] = set()
@@ -103,10 +104,8 @@ class LiveHub:
             + len(self._everything)
         )
 
-    def subscribe(
-        self, session_id: str | None = None, run_id: str | None = None, budget: int = BUFFER_BYTES
-    ) -> Subscription:
-        subscription = Subscription(session_id=session_id, run_id=run_id, budget=budget)
+    def subscribe(self, session_id: str | None = None, run_id: str | None = None) -> Subscription:
+        subscription = Subscription(session_id=session_id, run_id=run_id, budget=self.budget)
         if run_id is not None:
             self._by_run.setdefault(run_id, set()).add(subscription)
         elif session_id is not None:
