@@ -63,6 +63,7 @@ def _env(settings: Settings, port: int) -> dict[str, str]:
         "ZAKOPS_DATA_DIR": str(settings.data_dir),
         "ZAKOPS_API_KEYS": f"writer:{KEY}",
         "ZAKOPS_PORT": str(port),
+        "ZAKOPS_MAX_STREAMS_PER_KEY": "100000",  # the stream benchmark holds 10,000 open
         "PYTHONPATH": str(ROOT),
     }
     if settings.postgres_dsn is not None:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from rich.console import Console
 
-from bench import http, inprocess
+from bench import http, inprocess, streams
 from bench.backends import Backend, fresh_app
 from bench.raw import rss_mb
 from bench.report import Clock, Row, Target, medians, ms, per_s, percentile, rate
@@ -32,6 +32,9 @@ class Sizes:
     large: int  # (6) (7) events stored at the end
     samples: int  # (7) queries per store size
     content_bytes: int = 1000  # (6) text in each event's payload
+    idle_streams: int = 10_000  # (8) idle SSE streams held open
+    fan_out_streams: int = 1_000  # (8) streams on one session while writing
+    fan_out_events: int = 200  # (8) writes before, and again after, the reconnect storm
 
     @classmethod
     def full(cls, large: int) -> Sizes:
@@ -39,7 +42,20 @@ class Sizes:
 
     @classmethod
     def quick(cls, large: int) -> Sizes:
-        return cls(1, 100, 5, 15, 15, 3, 6_000, large, 100)
+        return cls(
+            1,
+            100,
+            5,
+            15,
+            15,
+            3,
+            6_000,
+            large,
+            100,
+            idle_streams=1000,
+            fan_out_streams=100,
+            fan_out_events=30,
+        )
 
 
 def bench_backend(backend: Backend, sizes: Sizes, clock: Clock) -> list[Row]:
@@ -51,6 +67,7 @@ def bench_backend(backend: Backend, sizes: Sizes, clock: Clock) -> list[Row]:
         ("(5) flat cost", flat_cost),
         ("(6) server memory", memory),
         ("(7) run queries", run_queries),
+        ("(8) live streams", live_streams),
     ]
     rows: list[Row] = []
     for name, measure in parts:
@@ -296,5 +313,55 @@ def run_queries(backend: Backend, sizes: Sizes, console: Console) -> list[Row]:
             f"at {SMALL:,}: {ms(p50_s)} / {ms(p99_s)}",
             p99_l / p99_s,
             Target("<=", 1.5),
+        ),
+    ]
+
+
+def live_streams(backend: Backend, sizes: Sizes, _: Console) -> list[Row]:
+    name = backend.name
+    with http.serve(backend.settings("streams")) as server:
+        idle = streams.idle_streams(server.base, server.pid, sizes.idle_streams, seconds=20)
+        fan = streams.fan_out(server.base, sizes.fan_out_streams, sizes.fan_out_events, 0.02)
+    n = f"{fan.streams:,}"
+    return [
+        Row(
+            name,
+            f"(8) {idle.streams:,} idle SSE streams: server CPU (share of a core)",
+            f"{idle.cpu_share:.1%}",
+            "budget 5% of a core",
+            idle.cpu_share / 0.05,
+            Target("<=", 1.0),
+        ),
+        Row(
+            name,
+            f"(8) {idle.streams:,} idle SSE streams: server RSS added",
+            f"{idle.rss_added_mb:.0f} MB",
+            "budget 100 MB",
+            idle.rss_added_mb / 100,
+            Target("<=", 1.0),
+        ),
+        Row(
+            name,
+            f"(8) {n} streams: acknowledged write to arrival (p50 / p99)",
+            f"{ms(fan.delivery_p50)} / {ms(fan.delivery_p99)}",
+            "budget p99 100 ms",
+            fan.delivery_p99 / 0.1,
+            Target("<=", 1.0),
+        ),
+        Row(
+            name,
+            f"(8) write p99 with {n} streams open vs none",
+            ms(fan.write_p99_with),
+            f"no streams: {ms(fan.write_p99_without)}",
+            fan.write_p99_with / max(fan.write_p99_without, 1e-6),
+            Target("<=", 1.2),
+        ),
+        Row(
+            name,
+            f"(8) reconnect storm of {n} streams: lost / duplicated / out of order",
+            f"{fan.lost} / {fan.duplicated} / {fan.out_of_order}",
+            f"{2 * fan.events} events each",
+            float(fan.lost + fan.duplicated + fan.out_of_order),
+            Target("<=", 0.0),
         ),
     ]

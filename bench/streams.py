@@ -1,0 +1,265 @@
+"""Live streams at scale against a real server: idle streams' cost, fan-out latency, write
+latency with streams open, and a reconnect storm.
+
+Streams are opened by reader processes (raw sockets, `spawn`ed, a share of the streams
+each), so the measuring client does not compete with one Python thread; the writer posts
+from this process with the raw keep-alive client. Times are `time.monotonic()`, which is
+one clock for every process on Linux.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import multiprocessing
+import os
+import re
+import time
+from dataclasses import dataclass
+from multiprocessing.connection import Connection as Pipe
+from multiprocessing.process import BaseProcess
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from bench.http import HEADERS
+from bench.raw import rss_mb
+from bench.report import percentile
+from bench.wire import Connection
+
+ID = re.compile(rb"id: (\d+)\n")
+READERS = 2  # reader processes
+OPENING = 200  # connections being opened at once, per reader
+
+
+@dataclass(frozen=True)
+class StreamPlan:
+    base: str
+    streams: int  # this reader's share
+    sessions: tuple[str, ...]  # stream i follows sessions[i % len]
+    until: int  # read until this id; 0: idle streams, held open until told to stop
+    storm_at: int = 0  # reconnect every stream, with Last-Event-ID, after this id (0: never)
+
+
+async def _open(
+    base: str, path: str, last_id: int | None
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    url = urlsplit(base)
+    assert url.hostname is not None
+    assert url.port is not None
+    reader, writer = await asyncio.open_connection(url.hostname, url.port, limit=1 << 20)
+    lines = [f"GET {path} HTTP/1.1", f"Host: {url.netloc}", "Accept: text/event-stream"]
+    lines.append(f"Authorization: {HEADERS['Authorization']}")
+    if last_id is not None:
+        lines.append(f"Last-Event-ID: {last_id}")
+    writer.write(("\r\n".join(lines) + "\r\n\r\n").encode())
+    head = await reader.readuntil(b"\r\n\r\n")
+    if not head.startswith(b"HTTP/1.1 200"):
+        raise RuntimeError(f"stream refused: {head[:200]!r}")
+    return reader, writer
+
+
+def _path(plan: StreamPlan, index: int) -> str:
+    return f"/api/sessions/{plan.sessions[index % len(plan.sessions)]}/events/stream"
+
+
+async def _drain(reader: asyncio.StreamReader) -> None:
+    while await reader.read(65536):
+        pass
+
+
+async def _hold(plan: StreamPlan, pipe: Pipe) -> None:
+    """Idle streams: open them all, say so, hold them (reading pings) until told."""
+    gate = asyncio.Semaphore(OPENING)
+
+    async def one(index: int) -> tuple[asyncio.Task[None], asyncio.StreamWriter]:
+        async with gate:
+            reader, writer = await _open(plan.base, _path(plan, index), None)
+        return asyncio.create_task(_drain(reader)), writer
+
+    opened = await asyncio.gather(*(one(i) for i in range(plan.streams)))
+    pipe.send("open")
+    await asyncio.get_running_loop().run_in_executor(None, pipe.recv)
+    for task, writer in opened:
+        task.cancel()
+        writer.close()
+    pipe.send("closed")
+
+
+async def _follow(
+    plan: StreamPlan, index: int, gate: asyncio.Semaphore, opened: list[int]
+) -> list[tuple[int, float]]:
+    """One stream: every (id, arrival time) until `until`, reconnecting once at
+    `storm_at` with the last id received."""
+    log: list[tuple[int, float]] = []
+    last: int | None = None
+    stormed = plan.storm_at == 0
+    while last is None or last < plan.until:
+        async with gate:
+            reader, writer = await _open(plan.base, _path(plan, index), last)
+        opened[index] = 1
+        buffer = b""
+        try:
+            while last is None or last < plan.until:
+                data = await reader.read(65536)
+                if not data:
+                    raise RuntimeError("the server closed a stream")
+                buffer += data
+                end = buffer.rfind(b"\n\n")
+                if end < 0:
+                    continue
+                now = time.monotonic()
+                for match in ID.finditer(buffer, 0, end + 2):
+                    last = int(match.group(1))
+                    log.append((last, now))
+                buffer = buffer[end + 2 :]
+                if not stormed and last is not None and last >= plan.storm_at:
+                    stormed = True
+                    break  # reconnect, as every other stream does about now
+        finally:
+            writer.close()
+    return log
+
+
+async def _read(plan: StreamPlan, pipe: Pipe) -> None:
+    gate = asyncio.Semaphore(OPENING)
+    opened = [0] * plan.streams
+    pending = [asyncio.create_task(_follow(plan, i, gate, opened)) for i in range(plan.streams)]
+    while sum(opened) < plan.streams:  # every stream subscribed before the writes start
+        await asyncio.sleep(0.05)
+    pipe.send("open")
+    logs = await asyncio.gather(*pending)
+    pipe.send(logs)
+
+
+def _reader_main(plan: StreamPlan, pipe: Pipe) -> None:
+    asyncio.run(_hold(plan, pipe) if plan.until == 0 else _read(plan, pipe))
+
+
+def start_readers(plan: StreamPlan, total: int) -> list[tuple[BaseProcess, Pipe]]:
+    context = multiprocessing.get_context("spawn")
+    readers: list[tuple[BaseProcess, Pipe]] = []
+    for n in range(READERS):
+        share = total // READERS + (1 if n < total % READERS else 0)
+        mine, theirs = context.Pipe()
+        mine_plan = StreamPlan(plan.base, share, plan.sessions, plan.until, plan.storm_at)
+        process = context.Process(target=_reader_main, args=(mine_plan, theirs), daemon=True)
+        process.start()
+        readers.append((process, mine))
+    for _, pipe in readers:
+        if pipe.recv() != "open":
+            raise RuntimeError("a reader did not open its streams")
+    return readers
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def open_streams_count(pid: int) -> int:
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+async def _post(
+    base: str, sessions: list[str], events: int, gap: float
+) -> tuple[dict[int, float], list[float]]:
+    """Post `events` events, one at a time, to each session in turn; the ack time per seq
+    (of the first session) and every write's latency."""
+    connection = await Connection.open(base, HEADERS)
+    acked: dict[int, float] = {}
+    latencies: list[float] = []
+    try:
+        for i in range(events):
+            for session in sessions:
+                body = json.dumps(
+                    {"type": "custom.tick", "session_id": session, "payload": {"i": i}}
+                )
+                started = time.monotonic()
+                status, answer = await connection.request("POST", "/api/events", body.encode())
+                done = time.monotonic()
+                if status != 201:
+                    raise RuntimeError(f"{status}: {answer[:200]!r}")
+                latencies.append(done - started)
+                if session == sessions[0]:
+                    acked[int(json.loads(answer)["seq"])] = done
+            await asyncio.sleep(gap)
+    finally:
+        await connection.close()
+    return acked, latencies
+
+
+def post(
+    base: str, sessions: list[str], events: int, gap: float
+) -> tuple[dict[int, float], list[float]]:
+    return asyncio.run(_post(base, sessions, events, gap))
+
+
+@dataclass(frozen=True)
+class Idle:
+    streams: int
+    cpu_share: float  # of one core, while the streams are open and idle
+    rss_added_mb: float
+
+
+def idle_streams(base: str, pid: int, streams: int, seconds: float) -> Idle:
+    """Open `streams` streams over 100 sessions and hold them idle for `seconds`: the
+    server's CPU share and the RSS they added."""
+    before = rss_mb(pid)
+    sessions = tuple(f"idle-{n}" for n in range(100))
+    readers = start_readers(StreamPlan(base, 0, sessions, until=0), streams)
+    time.sleep(2)  # settle
+    start_cpu, start = cpu_seconds(pid), time.monotonic()
+    time.sleep(seconds)
+    share = (cpu_seconds(pid) - start_cpu) / (time.monotonic() - start)
+    added = rss_mb(pid) - before
+    for process, pipe in readers:
+        pipe.send("stop")
+        pipe.recv()
+        process.join(timeout=30)
+    return Idle(streams, share, added)
+
+
+@dataclass(frozen=True)
+class FanOut:
+    streams: int
+    events: int
+    delivery_p50: float  # seconds from the write's acknowledgement to a stream's receipt
+    delivery_p99: float
+    write_p99_without: float  # write latency with no stream open
+    write_p99_with: float
+    lost: int  # (stream, id) pairs never received, across the reconnect storm
+    duplicated: int
+    out_of_order: int
+
+
+def fan_out(base: str, streams: int, events: int, gap: float) -> FanOut:
+    """`streams` streams on one session; `events` single writes `gap` apart, then as many
+    again after every stream reconnected at once (with its Last-Event-ID)."""
+    _, alone = post(base, ["fan-warm"], events, gap)  # write latency with no stream open
+    session = ("fan",)
+    total = 2 * events
+    readers = start_readers(StreamPlan(base, 0, session, until=total, storm_at=events), streams)
+    acked, with_streams = post(base, list(session), total, gap)
+    logs: list[list[tuple[int, float]]] = []
+    for process, pipe in readers:
+        logs += pipe.recv()
+        process.join(timeout=30)
+    delays = [t - acked[i] for log in logs for i, t in log if i <= events and i in acked]
+    lost = duplicated = disorder = 0
+    for log in logs:
+        ids = [i for i, _ in log]
+        lost += len(set(range(1, total + 1)) - set(ids))
+        duplicated += len(ids) - len(set(ids))
+        disorder += sum(1 for a, b in itertools.pairwise(ids) if b <= a)
+    return FanOut(
+        streams,
+        events,
+        percentile(delays, 0.5),
+        percentile(delays, 0.99),
+        percentile(alone, 0.99),
+        percentile(with_streams[: len(alone)], 0.99),
+        lost,
+        duplicated,
+        disorder,
+    )
