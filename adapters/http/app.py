@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import FastAPI
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
+from starlette.types import Receive, Scope, Send
 
 from adapters.http import observability, problems
 from adapters.http.auth import Authenticate, public_paths
@@ -18,7 +19,7 @@ from adapters.http.routes_events import router as events
 from adapters.http.routes_runs import router as runs
 from adapters.http.routes_state import router as state
 from adapters.http.schemas import EmitBatchIn, EmitIn
-from adapters.http.streams import StreamSlots
+from adapters.http.streams import StreamSlots, serve_stream
 from adapters.http.streams import router as streams
 from adapters.live.follower import LogFollower
 from adapters.live.hub import LiveHub
@@ -32,6 +33,15 @@ unless the server opens `/metrics` or these docs). Roles: `reader` (queries and 
 `application/problem+json` (RFC 9457). Every command accepts an `Idempotency-Key` header,
 which becomes the event_id: a repeat returns the original envelopes with 200 instead of 201.
 """
+
+
+class EventCoreApi(FastAPI):
+    """The API, with the live streams' lean path ahead of the middleware (streams.py)."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        streamed = scope["type"] == "http" and scope["path"].endswith("/stream")
+        if not (streamed and await serve_stream(self.state, scope, receive, send)):
+            await super().__call__(scope, receive, send)
 
 
 def make_app(deps: ApiDeps) -> FastAPI:
@@ -53,7 +63,7 @@ def make_app(deps: ApiDeps) -> FastAPI:
         for close in deps.on_shutdown:
             close()
 
-    app = FastAPI(
+    app = EventCoreApi(
         title="ZakOps Event Core", version="0.1.0", description=DESCRIPTION, lifespan=lifespan
     )
     app.state.deps = deps

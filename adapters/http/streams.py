@@ -10,20 +10,24 @@ run's terminal event. Each API key may hold `max_streams_per_key` streams open (
 from __future__ import annotations
 
 import hashlib
+import re
 import threading
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
+from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Header, Path, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.types import Receive, Scope, Send
 
-from adapters.http.auth import bearer_of
+from adapters.http.auth import RANK, Unauthorized, bearer_credentials, bearer_of, identify
 from adapters.http.common import ERRORS, Deps, Reader
+from adapters.http.deps import ApiDeps
 from adapters.http.problems import TooManyStreams
 from adapters.http.sse import LiveStream, Replay
 from adapters.live.hub import LiveHub
 from application.queries import MAX_SEQ
-from domain.errors import InvalidInput
+from domain.errors import DomainError, InvalidInput
+from domain.text import storable_problem
 
 router = APIRouter(tags=["streams"], responses=ERRORS)
 Id = Annotated[str, Path(min_length=1, max_length=64)]
@@ -80,29 +84,92 @@ class StreamSlots:
             return self._open.get(key, 0)
 
 
-def open_stream(
-    request: Request,
-    replay: Replay,
-    after: int,
-    *,
-    session_id: str | None = None,
-    run_id: str | None = None,
-    until_terminal: bool = False,
+Kind = Literal["session", "run", "log"]
+
+
+async def make_stream(
+    state: Any, deps: ApiDeps, kind: Kind, key: str | None, after: int, secret: str | None
 ) -> LiveStream:
-    """Take a slot for the key, subscribe (before the replay reads anything), and stream."""
-    slots: StreamSlots = request.app.state.stream_slots
-    hub: LiveHub = request.app.state.live_hub
-    key = slots.take(bearer_of(request))
-    subscription = hub.subscribe(session_id=session_id, run_id=run_id)
+    """Check the stream's key (and that a run exists), take a slot for the API key,
+    subscribe (before the replay reads anything), and return the stream. Raises what the
+    routes answer: `InvalidInput`, `NotFound`, `TooManyStreams`."""
+    if key is not None:
+        problem = storable_problem(key)
+        if problem is not None:
+            raise InvalidInput(f"{kind}_id", problem)
+    if kind == "run":
+        assert key is not None
+        await run_in_threadpool(deps.runs.load, key)  # 404 for an unknown run, before streaming
+    queries = deps.queries
+    replay: Replay
+    if kind == "session":
+        replay = lambda seq, n: queries.get_events_by_session(key or "", seq, n)  # noqa: E731
+    elif kind == "run":
+        replay = lambda seq, n: queries.get_events_by_run(key or "", seq, n)  # noqa: E731
+    else:
+        replay = queries.get_events_after
+    slots: StreamSlots = state.stream_slots
+    hub: LiveHub = state.live_hub
+    slot = slots.take(secret)
+    subscription = hub.subscribe(
+        session_id=key if kind == "session" else None, run_id=key if kind == "run" else None
+    )
     return LiveStream(
         hub,
         subscription,
         replay,
         after,
-        until_terminal,
-        release=lambda: slots.give_back(key),
-        by_position=session_id is None and run_id is None,
+        until_terminal=kind == "run",
+        release=lambda: slots.give_back(slot),
+        by_position=kind == "log",
     )
+
+
+_STREAM_PATH = re.compile(r"/api/(?:(sessions|runs)/([^/]{1,64})/events|events)/stream")
+
+
+async def serve_stream(state: Any, scope: Scope, receive: Receive, send: Send) -> bool:
+    """The streams' lean path, ahead of the app's middleware and routing (each open stream
+    then holds a few frames instead of some thirty): the same checks as the routes below,
+    done directly on the request. Anything unusual (no or a low key, a bad cursor, an
+    unknown run, too many streams) returns False and the app answers it as usual."""
+    if scope["type"] != "http" or scope["method"] != "GET":
+        return False
+    match = _STREAM_PATH.fullmatch(scope["path"])
+    if match is None:
+        return False
+    deps: ApiDeps = state.deps
+    headers = dict(scope["headers"])
+    secret = bearer_credentials(headers.get(b"authorization", b"").decode("latin-1") or None)
+    try:
+        if RANK[identify(deps.keys, secret)] < RANK["reader"]:
+            return False
+        kind: Kind = (
+            "log"
+            if match.group(1) is None
+            else ("session" if match.group(1) == "sessions" else "run")
+        )
+        query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+        given = query.get("since_position" if kind == "log" else "since_seq", [None])[-1]
+        last = headers.get(b"last-event-id")
+        after = start_from(
+            None if last is None else last.decode("latin-1"),
+            None if given is None else _cursor(given),
+        )
+        if kind == "log" and last is None and given is None:
+            after = await run_in_threadpool(deps.queries.head)
+        stream = await make_stream(state, deps, kind, match.group(2), after, secret)
+    except (Unauthorized, DomainError, TooManyStreams, ValueError):
+        return False
+    await stream(scope, receive, send)
+    return True
+
+
+def _cursor(text: str) -> int:
+    value = int(text)
+    if not 0 <= value <= MAX_SEQ:
+        raise ValueError(text)
+    return value
 
 
 @router.get(
@@ -119,8 +186,8 @@ async def stream_session(
     last_event_id: LastEventId = None,
 ) -> Response:
     after = start_from(last_event_id, since_seq)
-    replay = lambda seq, n: d.queries.get_events_by_session(session_id, seq, n)  # noqa: E731
-    return adapt(open_stream(request, replay, after, session_id=session_id))
+    secret = bearer_of(request)
+    return adapt(await make_stream(request.app.state, d, "session", session_id, after, secret))
 
 
 @router.get(
@@ -137,9 +204,8 @@ async def stream_run(
     last_event_id: LastEventId = None,
 ) -> Response:
     after = start_from(last_event_id, since_seq)
-    await run_in_threadpool(d.runs.load, run_id)  # 404 for an unknown run, before streaming
-    replay = lambda seq, n: d.queries.get_events_by_run(run_id, seq, n)  # noqa: E731
-    return adapt(open_stream(request, replay, after, run_id=run_id, until_terminal=True))
+    secret = bearer_of(request)
+    return adapt(await make_stream(request.app.state, d, "run", run_id, after, secret))
 
 
 @router.get(
@@ -157,8 +223,8 @@ async def stream_log(
     after = start_from(last_event_id, since_position)
     if last_event_id is None and since_position is None:
         after = await run_in_threadpool(d.queries.head)  # from now on, unless asked
-    replay = lambda position, n: d.queries.get_events_after(position, n)  # noqa: E731
-    return adapt(open_stream(request, replay, after))
+    secret = bearer_of(request)
+    return adapt(await make_stream(request.app.state, d, "log", None, after, secret))
 
 
 class _Asgi(Response):

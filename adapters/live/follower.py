@@ -71,7 +71,7 @@ class LogFollower:
         while True:
             envelopes = await asyncio.to_thread(self.read_after, self.position, PAGE)
             if envelopes:
-                self.hub.publish([live_event(e) for e in envelopes])
+                await self.hub.publish([live_event(e) for e in envelopes])
                 self.position = envelopes[-1].position or self.position
             if len(envelopes) < PAGE:
                 return

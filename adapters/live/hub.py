@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 BUFFER_BYTES = 4 * 1024 * 1024  # what one subscriber may have waiting for it
+SLICE = 16  # streams woken before the hub yields to the loop
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,17 +124,26 @@ class LiveHub:
         else:
             self._everything.discard(subscription)
 
-    def publish(self, events: list[LiveEvent]) -> None:
+    async def publish(self, events: list[LiveEvent]) -> None:
+        """Offer each event to the subscriptions that want it. Every `SLICE` offers wake as
+        many streams; the hub then lets them (and anything else waiting, such as a write's
+        answer) run before it wakes more, so a thousand streams do not stall the loop."""
+        offered = 0
         for event in events:
             self.published += 1
-            for subscription in self._everything:
+            for subscription in self._wanting(event):
                 subscription.offer(event)
-            if event.session_id is not None:
-                for subscription in self._by_session.get(event.session_id, ()):
-                    subscription.offer(event)
-            if event.run_id is not None:
-                for subscription in self._by_run.get(event.run_id, ()):
-                    subscription.offer(event)
+                offered += 1
+                if offered % SLICE == 0:
+                    await asyncio.sleep(0)
+
+    def _wanting(self, event: LiveEvent) -> list[Subscription]:
+        found = list(self._everything)
+        if event.session_id is not None:
+            found.extend(self._by_session.get(event.session_id, ()))
+        if event.run_id is not None:
+            found.extend(self._by_run.get(event.run_id, ()))
+        return found
 
     def _all(self) -> list[Subscription]:
         found = list(self._everything)

@@ -35,6 +35,10 @@ def test_no_server_errors(api_schema: Any) -> None:
     """Every operation, a bounded number of generated requests each (schemathesis's pytest
     plugin does not run under pytest 9, so the operations are driven directly)."""
     operations = [result.ok() for result in api_schema.get_all_operations()]
+    # Live streams never end on their own, and the in-process transport never disconnects:
+    # their refusals (bad cursor, unknown run, too many streams) are tested in test_sse.py,
+    # test_live.py and test_http_hostile.py.
+    operations = [op for op in operations if not op.path.endswith("/stream")]
     assert len(operations) >= 50
     failures: list[str] = []
     for operation in operations:
