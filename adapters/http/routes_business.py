@@ -194,7 +194,10 @@ def approve(
     d: Deps, action_id: Id, body: ByIn, response: Response, key: IdempotencyKey = None
 ) -> CommandOut:
     return answer(
-        d.actions.approve(action_id, approved_by=body.by, origin=body.origin(key)), response
+        d.actions.approve(
+            action_id, approved_by=body.by, reason=body.reason, origin=body.origin(key)
+        ),
+        response,
     )
 
 

@@ -20,7 +20,7 @@ from starlette.types import Receive, Scope, Send
 from adapters.http.auth import bearer_of
 from adapters.http.common import ERRORS, Deps, Reader
 from adapters.http.problems import TooManyStreams
-from adapters.http.sse import LiveStream, Replay
+from adapters.http.sse import LiveStream, Replay, Shape
 from adapters.live.hub import LiveHub
 from application.queries import MAX_SEQ
 from domain.errors import InvalidInput
@@ -88,11 +88,16 @@ def open_stream(
     session_id: str | None = None,
     run_id: str | None = None,
     until_terminal: bool = False,
+    holder: str | None = None,
+    shape: Shape | None = None,
 ) -> LiveStream:
-    """Take a slot for the key, subscribe (before the replay reads anything), and stream."""
+    """Take a slot for the key, subscribe (before the replay reads anything), and stream.
+    `holder` names whose slot the stream takes (the bearer key by default; the console
+    passes its session's key digest); `shape` may rewrite or drop each event before it is
+    sent (the console sends timeline rows as HTML)."""
     slots: StreamSlots = request.app.state.stream_slots
     hub: LiveHub = request.app.state.live_hub
-    key = slots.take(bearer_of(request))
+    key = slots.take(holder if holder is not None else bearer_of(request))
     subscription = hub.subscribe(session_id=session_id, run_id=run_id)
     return LiveStream(
         hub,
@@ -102,6 +107,7 @@ def open_stream(
         until_terminal,
         release=lambda: slots.give_back(key),
         by_position=session_id is None and run_id is None,
+        shape=shape,
     )
 
 
