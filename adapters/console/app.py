@@ -76,7 +76,7 @@ def error_page(request: Request, status: int, message: str) -> Response:
         response = page(request, "_notice.html", who, status, message=message, ok=False)
         response.headers.update({"HX-Retarget": "#notices", "HX-Reswap": "afterbegin"})
         return response
-    return page(request, "error.html", who, status, message=message, status=status)
+    return page(request, "error.html", who, status, message=message, code=status)
 
 
 async def not_allowed(request: Request, error: Exception) -> Response:

@@ -31,7 +31,7 @@ def runs_page(request: Request, d: Deps, who: Look, status: Status = None) -> HT
     runs = d.queries.list_states("run", 200, 0, status=status or None)
     counts = {s: d.queries.list_states("run", 1, 0, status=s).total for s in RUN_STATUSES}
     return page(
-        request, "runs.html", who, runs=runs, counts=counts, status=status or "", nav="runs"
+        request, "runs.html", who, runs=runs, counts=counts, chosen=status or "", nav="runs"
     )
 
 

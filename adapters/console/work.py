@@ -81,7 +81,7 @@ def jobs_page(
     chosen = status or "dlq"
     counts = {s: d.queries.list_states("job", 1, 0, status=s).total for s in JOB_STATUSES}
     jobs = d.queries.list_states("job", 200, 0, status=chosen)
-    return page(request, "jobs.html", who, jobs=jobs, counts=counts, status=chosen, nav="jobs")
+    return page(request, "jobs.html", who, jobs=jobs, counts=counts, chosen=chosen, nav="jobs")
 
 
 @router.post("/jobs/{job_id}/requeue", response_class=HTMLResponse)
