@@ -4,7 +4,7 @@ without a horizontal scrollbar on the page itself."""
 
 from __future__ import annotations
 
-from playwright.sync_api import Browser, ConsoleMessage
+from playwright.sync_api import Browser, ConsoleMessage, Page
 
 from entrypoints.demo import drive
 from tests.browser.conftest import OPERATOR, SHOTS, WIDTHS, Site
@@ -39,7 +39,7 @@ def test_every_page_at_both_widths(browser: Browser, site: Site) -> None:
         context = browser.new_context(viewport={"width": width, "height": 900})
         page = context.new_page()
 
-        def keep(message: ConsoleMessage, width: int = width) -> None:
+        def keep(message: ConsoleMessage, width: int = width, page: Page = page) -> None:
             if message.type == "error":
                 errors.append(f"{width}px {page.url}: {message.text}")
 
