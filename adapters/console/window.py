@@ -13,13 +13,22 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
-from application.queries import QueryService
+from domain.envelope import Envelope
 
 MINUTES = 60
 PAGE = 1000
 BACKFILL = 20_000  # events read back on the first refresh
 MAX_PAGES = 50  # per refresh: a burst larger than this is caught up at the next one
+
+
+class LogReader(Protocol):
+    """The two reads of the query service that the window needs."""
+
+    def head(self) -> int: ...
+
+    def get_events_after(self, position: int = 0, limit: int = 100) -> list[Envelope]: ...
 
 
 @dataclass(frozen=True)
@@ -35,7 +44,7 @@ class Minute:
 class ActivityWindow:
     def __init__(
         self,
-        queries: QueryService,
+        queries: LogReader,
         domain_of: Callable[[str], str],
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
