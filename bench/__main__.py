@@ -8,7 +8,7 @@ vs. raw executemany of 100; (3) 16 threads of single-event commands vs. 16 threa
 single-row commits; (4) POST /api/events over a uvicorn subprocess, single events from 16
 clients and batches of 100 from 4, vs. the same raw baselines; (5) the last 20 of 30,000
 events' batches into one session vs. the first 20; (6) server RSS after N events of ~1 KB
-vs. after 10,000; (7) get_events_by_run latency at N stored events vs. at 10,000; (8) the
+vs. after 10,000; (7) get_events_by_run latency at N stored events vs. at 10,000; (9) the
 console's session page with 100,000 events (p95 budget 100 ms) and a live event's delay from
 the write's acknowledgement to the page (p95 budget 300 ms).
 Absolute numbers on shared machines are noisy; the ratios are what we track.
@@ -22,7 +22,6 @@ import time
 from rich.console import Console
 
 from bench.backends import NAMES, Name, open_backend
-from bench.console import bench_console
 from bench.report import Clock, Row, results_table, timing_table
 from bench.suite import SMALL, Sizes, bench_backend
 
@@ -67,8 +66,6 @@ def main() -> None:
         console.print(f"[bold]benchmarking {name}[/bold]")
         with open_backend(name) as backend:
             rows += bench_backend(backend, sizes, clock)
-            with clock.part(name, "(8) console"):
-                rows += bench_console(backend, args.quick, console)
     console.print(timing_table(clock.parts))
     console.print(results_table(rows))
     console.print(f"total {time.perf_counter() - started:,.0f} s")

@@ -1,4 +1,4 @@
-"""(8) The console through a real server (`zakops serve` in a subprocess): the session page
+"""(9) The console through a real server (`zakops serve` in a subprocess): the session page
 of a session of 100,000 events against a budget of 100 ms and against a session of 100
 events, and how long a written event takes to reach an open page's live stream after its
 write was acknowledged (budget 300 ms). Times are taken at the client over loopback, so
@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 import httpx
 from rich.console import Console
@@ -20,33 +21,35 @@ from bench.http import KEY, serve
 from bench.inprocess import ticks
 from bench.report import Row, Target, ms, percentile
 
-BIG_SESSION = 100_000
+if TYPE_CHECKING:
+    from bench.suite import Sizes
+
 SMALL_SESSION = 100
 PAGE_BUDGET = 0.100
 LIVE_BUDGET = 0.300
 
 
-def bench_console(backend: Backend, quick: bool, console: Console) -> list[Row]:
+def bench_console(backend: Backend, sizes: Sizes, console: Console) -> list[Row]:
     settings = backend.settings("console")
-    big = BIG_SESSION if not quick else 20_000
+    big = sizes.console_events
     with container_for(settings) as app:
         emitter = app.emitter()
         for first in range(0, big, 500):
             emitter.emit_batch(ticks("big", 500, first))
         emitter.emit_batch(ticks("small", SMALL_SESSION))
     console.print(f"    stored {big:,} + {SMALL_SESSION} events")
-    samples = 200 if not quick else 40
+    samples = sizes.console_samples
     with serve(settings) as server, signed_in(server.base) as client:
         for session in ("big", "small"):  # warm both
             page_times(client, session, 10)
         at_big = page_times(client, "big", samples)
         at_small = page_times(client, "small", samples)
-        live = live_latency(client, server.base, 200 if not quick else 40)
+        live = live_latency(client, server.base, samples)
     p95_big, p95_small, p95_live = (percentile(t, 0.95) for t in (at_big, at_small, live))
     return [
         Row(
             backend.name,
-            f"(8) console session page, {big:,} events (p50 / p95)",
+            f"(9) console session page, {big:,} events (p50 / p95)",
             f"{ms(percentile(at_big, 0.5))} / {ms(p95_big)}",
             f"budget {ms(PAGE_BUDGET)}",
             p95_big / PAGE_BUDGET,
@@ -54,7 +57,7 @@ def bench_console(backend: Backend, quick: bool, console: Console) -> list[Row]:
         ),
         Row(
             backend.name,
-            f"(8) console session page, {big:,} vs {SMALL_SESSION} events (p95)",
+            f"(9) console session page, {big:,} vs {SMALL_SESSION} events (p95)",
             ms(p95_big),
             ms(p95_small),
             p95_big / p95_small,
@@ -62,7 +65,7 @@ def bench_console(backend: Backend, quick: bool, console: Console) -> list[Row]:
         ),
         Row(
             backend.name,
-            "(8) console live event, write acknowledged -> on the page (p50 / p95)",
+            "(9) console live event, write acknowledged -> on the page (p50 / p95)",
             f"{ms(percentile(live, 0.5))} / {ms(p95_live)}",
             f"budget {ms(LIVE_BUDGET)}",
             p95_live / LIVE_BUDGET,
