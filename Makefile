@@ -10,8 +10,9 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
-$(STAMP): $(BIN)/python pyproject.toml
+$(STAMP): $(BIN)/python pyproject.toml scripts/ensure-chromium.sh
 	$(BIN)/pip install --quiet -e '.[dev]'
+	@scripts/ensure-chromium.sh
 	@touch $(STAMP)
 
 run: $(STAMP)

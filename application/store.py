@@ -98,6 +98,11 @@ class EventStore(Application[UUID]):
         made stale fails on the store's version check; the caller then `forget`s it."""
         return self.repository.get(aggregate_id)
 
+    def at_version(self, aggregate_id: UUID, version: int) -> Any:
+        """The aggregate as it was after its `version`-th event (replayed from the store,
+        from the nearest snapshot at or before that version; the cache is not used)."""
+        return self.repository.get(aggregate_id, version=version)
+
     def forget(self, aggregate_id: UUID) -> None:
         cache = self.repository.cache
         if cache is not None:

@@ -11,6 +11,7 @@ from rich.console import Console
 
 from bench import http, inprocess, streams
 from bench.backends import Backend, fresh_app
+from bench.console import bench_console
 from bench.raw import rss_mb
 from bench.report import Clock, Row, Target, medians, ms, per_s, percentile, rate
 
@@ -35,6 +36,8 @@ class Sizes:
     idle_streams: int = 10_000  # (8) idle SSE streams held open
     fan_out_streams: int = 1_000  # (8) streams on one session while writing
     fan_out_events: int = 200  # (8) writes before, and again after, the reconnect storm
+    console_events: int = 100_000  # (9) events in the session whose console page is timed
+    console_samples: int = 200  # (9) page loads, and live events, measured
 
     @classmethod
     def full(cls, large: int) -> Sizes:
@@ -55,6 +58,8 @@ class Sizes:
             idle_streams=1000,
             fan_out_streams=100,
             fan_out_events=30,
+            console_events=20_000,
+            console_samples=40,
         )
 
 
@@ -68,6 +73,7 @@ def bench_backend(backend: Backend, sizes: Sizes, clock: Clock) -> list[Row]:
         ("(6) server memory", memory),
         ("(7) run queries", run_queries),
         ("(8) live streams", live_streams),
+        ("(9) console", bench_console),
     ]
     rows: list[Row] = []
     for name, measure in parts:

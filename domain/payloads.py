@@ -171,6 +171,7 @@ class ActionApprovedPayload(ActionPayload):
     EDGE_LIMITS: ClassVar[dict[str, int]] = {"approved_by": LEGACY_NAME}
 
     approved_by: str | None = None
+    reason: str | None = None
 
 
 class ActionRejectedPayload(ActionPayload):

@@ -10,9 +10,12 @@ import gc
 
 from fastapi import FastAPI
 
+from adapters.console.app import mount_console
+from adapters.console.security import PREFIX as CONSOLE
 from adapters.http.app import make_app
 from adapters.http.deps import ApiDeps
 from application.projector import Follower
+from entrypoints.console import console_secret, store_description
 from entrypoints.container import build, close, init_db, live_wakeups, projectors, services
 from entrypoints.keys import keyring
 from entrypoints.settings import Settings
@@ -26,9 +29,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     follower = Follower(background)
     if background:
         follower.start()  # the legacy projection follows the log beside the API
+    keys = keyring(settings)
     deps = ApiDeps(
         **services(container),
-        keys=keyring(settings),
+        keys=keys,
         max_body_bytes=settings.max_body_bytes,
         public_metrics=settings.public_metrics,
         public_docs=settings.public_docs,
@@ -36,8 +40,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         projectors=background,
         on_shutdown=[follower.stop, lambda: close(container)],
         live_wakeups=live_wakeups(container),
+        own_auth_paths=(CONSOLE,),
     )
-    return make_app(deps)
+    app = make_app(deps)
+    mount_console(app, deps, keys, console_secret(settings), store_description(settings))
+    return app
 
 
 def create_server_app() -> FastAPI:

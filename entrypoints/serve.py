@@ -29,6 +29,7 @@ def serve(settings: Settings, workers: int = 1, log_level: str = "info") -> None
     base = f"http://{settings.host}:{settings.port}"
     console.print(f"[bold]ZakOps Event Core[/bold] on {base}  (store: {settings.store})")
     docs = "" if settings.public_docs else "  (with a key, or ZAKOPS_PUBLIC_DOCS=true)"
+    console.print(f"  console: {base}/console/  (sign in with an API key)")
     console.print(f"  API docs: {base}/docs{docs}   health: {base}/healthz")
     if new_key:
         console.print(

@@ -35,6 +35,11 @@ class Settings(BaseSettings):
     aggregate_cache_mb: int = Field(
         default=64, ge=1, description="memory for cached aggregates, per process (MB)"
     )
+    console_secret: SecretStr | None = Field(
+        default=None,
+        description="signs the console's session cookies (default: a random secret kept in "
+        "ZAKOPS_DATA_DIR/console-secret)",
+    )
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
 

@@ -75,9 +75,13 @@ def make_app(deps: ApiDeps) -> FastAPI:
         {p.name: parked_of(p) for p in deps.projectors},
     )
     problems.install(app)
-    app.add_middleware(observability.BodyLimit, limit=deps.max_body_bytes)
+    app.add_middleware(
+        observability.BodyLimit, limit=deps.max_body_bytes, form_paths=deps.own_auth_paths
+    )
     public = public_paths(metrics=deps.public_metrics, docs=deps.public_docs)
-    app.add_middleware(Authenticate, keys=deps.keys, public=public)  # before the body is read
+    app.add_middleware(  # before the body is read
+        Authenticate, keys=deps.keys, public=public, own_auth=deps.own_auth_paths
+    )
     app.add_middleware(observability.RequestContext, metrics=app.state.metrics)
     for router in (streams, events, runs, business, state):  # streams first: /api/events/stream
         app.include_router(router)

@@ -70,15 +70,25 @@ def public_paths(*, metrics: bool, docs: bool) -> frozenset[str]:
 
 
 class Authenticate:
-    """Every request outside `public` needs a known key, checked before the app runs."""
+    """Every request outside `public` needs a known key, checked before the app runs.
+    Paths under a prefix of `own_auth` (the console, which signs its users in with a session
+    cookie and checks it on every route) are left to their own check."""
 
-    def __init__(self, app: ASGIApp, keys: Keys, public: Collection[str]) -> None:
+    def __init__(
+        self, app: ASGIApp, keys: Keys, public: Collection[str], own_auth: Collection[str] = ()
+    ) -> None:
         self.app = app
         self.keys = keys
         self.public = frozenset(public)
+        self.own_auth = tuple(own_auth)
+
+    def passes(self, path: str) -> bool:
+        return path in self.public or any(
+            path == prefix or path.startswith(prefix + "/") for prefix in self.own_auth
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in self.public:
+        if scope["type"] != "http" or self.passes(scope["path"]):
             await self.app(scope, receive, send)
             return
         header = next((v for k, v in scope["headers"] if k == b"authorization"), None)

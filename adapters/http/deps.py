@@ -33,6 +33,7 @@ class ApiDeps:
     stream_poll_seconds: float = 0.25
     heartbeat_seconds: float = 15.0
     max_streams_per_key: int = 256
+    own_auth_paths: tuple[str, ...] = ()  # prefixes that check their own session (the console)
     on_shutdown: list[Callable[[], None]] = field(default_factory=list)
     # Given the live follower's wake-up call, arrange for it to be called after commits
     # (this process's, and other processes' where the store can tell); returns a stop.

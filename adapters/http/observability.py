@@ -6,7 +6,7 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
@@ -74,11 +74,20 @@ class Metrics:
 
 
 class BodyLimit:
-    """Refuse bodies over `limit` bytes (413) and non-JSON bodies on writes (415)."""
+    """Refuse bodies over `limit` bytes (413) and non-JSON bodies on writes (415); under the
+    `form_paths` prefixes (the console's pages) URL-encoded forms are accepted too."""
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
+    def __init__(self, app: ASGIApp, limit: int, form_paths: Collection[str] = ()) -> None:
         self.app = app
         self.limit = limit
+        self.form_paths = tuple(form_paths)
+
+    def accepts(self, kind: str, path: str) -> bool:
+        if kind == "application/json" or kind.endswith("+json"):
+            return True
+        return kind == "application/x-www-form-urlencoded" and any(
+            path == prefix or path.startswith(prefix + "/") for prefix in self.form_paths
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] not in {"POST", "PUT", "PATCH"}:
@@ -92,7 +101,7 @@ class BodyLimit:
             return
         kind = headers.get("content-type", "").split(";")[0].strip().lower()
         has_body = length not in (None, "0") or "transfer-encoding" in headers  # chunked
-        if has_body and not (kind == "application/json" or kind.endswith("+json")):
+        if has_body and not self.accepts(kind, scope["path"]):
             await self._refuse(scope, send, 415, "send the body as application/json")
             return
         received = 0

@@ -12,7 +12,7 @@ from adapters.http.jsonbody import JsonRoute
 from adapters.http.routes_runs import answer, command
 from adapters.http.schemas import CommandIn, CommandOut, Key, StateOut, StatePage
 from application.ports import Page
-from application.queries import MAX_OFFSET
+from application.queries import MAX_OFFSET, MAX_SEQ
 from application.services.deals import DealView
 from domain.payloads import DealStage
 
@@ -130,9 +130,22 @@ def list_deals(d: Deps, stage: Status = None, limit: Limit = 100, offset: Offset
     return listing(d.queries.list_states("deal", limit, offset, status=stage), offset)
 
 
-@router.get("/api/deals/{deal_id}", tags=["deals"], dependencies=Reader, summary="A deal")
-def get_deal(d: Deps, deal_id: Id) -> DealView:
-    return d.deals.get_deal(deal_id)
+AtPosition = Annotated[
+    int | None,
+    Query(ge=0, le=MAX_SEQ, description="the deal's state as of this log position (replayed)"),
+]
+
+
+@router.get(
+    "/api/deals/{deal_id}",
+    tags=["deals"],
+    dependencies=Reader,
+    summary="A deal, now or as of a log position (deal events have no session seq)",
+)
+def get_deal(d: Deps, deal_id: Id, at_position: AtPosition = None) -> DealView:
+    if at_position is None:
+        return d.deals.get_deal(deal_id)
+    return d.deals.get_deal_at(deal_id, at_position)
 
 
 # --- actions -----------------------------------------------------------------------------
@@ -181,7 +194,10 @@ def approve(
     d: Deps, action_id: Id, body: ByIn, response: Response, key: IdempotencyKey = None
 ) -> CommandOut:
     return answer(
-        d.actions.approve(action_id, approved_by=body.by, origin=body.origin(key)), response
+        d.actions.approve(
+            action_id, approved_by=body.by, reason=body.reason, origin=body.origin(key)
+        ),
+        response,
     )
 
 

@@ -6,11 +6,12 @@ import uuid
 from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, Path, Response
+from fastapi import APIRouter, Path, Query, Response
 
 from adapters.http.common import ERRORS, Deps, IdempotencyKey, Reader, Writer
 from adapters.http.jsonbody import JsonRoute
 from adapters.http.schemas import CommandIn, CommandOut, Key, OptKey
+from application.queries import MAX_SEQ
 from application.services.base import CommandResult
 from application.services.runs import RunView
 
@@ -278,6 +279,12 @@ def waiting_approval(
     return answer(result, response)
 
 
-@router.get("/api/runs/{run_id}", dependencies=Reader, summary="A run's current state")
-def get_run(d: Deps, run_id: RunId) -> RunView:
-    return d.runs.get_run(run_id)
+AtSeq = Annotated[
+    int | None,
+    Query(ge=0, le=MAX_SEQ, description="the run's state as of this session seq (replayed)"),
+]
+
+
+@router.get("/api/runs/{run_id}", dependencies=Reader, summary="A run's state, now or as of a seq")
+def get_run(d: Deps, run_id: RunId, at_seq: AtSeq = None) -> RunView:
+    return d.runs.get_run(run_id) if at_seq is None else d.runs.get_run_at(run_id, at_seq)

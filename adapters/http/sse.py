@@ -33,6 +33,8 @@ HEADERS = [
 ]
 
 Replay = Callable[[int, int], list[Envelope]]  # (after id, limit) -> envelopes in id order
+# (type, data) -> the (event name, data) to send instead, or None to send nothing
+Shape = Callable[[str, str], tuple[str, str] | None]
 
 
 def next_page(count: int, page_bytes: int) -> int:
@@ -60,6 +62,7 @@ class LiveStream:
     until_terminal: bool
     release: Callable[[], None]
     by_position: bool = False
+    shape: Shape | None = None
 
     def id_of(self, event: Envelope | LiveEvent) -> int:
         value = event.position if self.by_position else event.seq
@@ -81,10 +84,16 @@ class LiveStream:
     async def _send(self, send: Send, event: Envelope | LiveEvent, data: str) -> bool:
         """Send one event; True when it ends the stream (a run's terminal event)."""
         self.after = self.id_of(event)
+        kind, sent = event.type, data
+        if self.shape is not None:
+            shaped = self.shape(kind, data)
+            if shaped is None:  # not for this client; `after` has moved past it all the same
+                return self.until_terminal and event.type in TERMINAL
+            kind, sent = shaped
         await send(
             {
                 "type": "http.response.body",
-                "body": frame(self.after, event.type, data),
+                "body": frame(self.after, kind, sent),
                 "more_body": True,
             }
         )

@@ -23,7 +23,7 @@ from adapters.http.auth import RANK, Unauthorized, bearer_credentials, bearer_of
 from adapters.http.common import ERRORS, Deps, Reader
 from adapters.http.deps import ApiDeps
 from adapters.http.problems import TooManyStreams
-from adapters.http.sse import LiveStream, Replay
+from adapters.http.sse import LiveStream, Replay, Shape
 from adapters.live.hub import LiveHub
 from application.queries import MAX_SEQ
 from domain.errors import DomainError, InvalidInput
@@ -122,6 +122,37 @@ async def make_stream(
         until_terminal=kind == "run",
         release=lambda: slots.give_back(slot),
         by_position=kind == "log",
+    )
+
+
+def open_stream(
+    request: Request,
+    replay: Replay,
+    after: int,
+    *,
+    session_id: str | None = None,
+    run_id: str | None = None,
+    until_terminal: bool = False,
+    holder: str | None = None,
+    shape: Shape | None = None,
+) -> LiveStream:
+    """Take a slot for the key, subscribe (before the replay reads anything), and stream.
+    `holder` names whose slot the stream takes (the bearer key by default; the console
+    passes its session's key digest); `shape` may rewrite or drop each event before it is
+    sent (the console sends timeline rows as HTML)."""
+    slots: StreamSlots = request.app.state.stream_slots
+    hub: LiveHub = request.app.state.live_hub
+    key = slots.take(holder if holder is not None else bearer_of(request))
+    subscription = hub.subscribe(session_id=session_id, run_id=run_id)
+    return LiveStream(
+        hub,
+        subscription,
+        replay,
+        after,
+        until_terminal,
+        release=lambda: slots.give_back(key),
+        by_position=session_id is None and run_id is None,
+        shape=shape,
     )
 
 

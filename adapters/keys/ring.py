@@ -35,6 +35,11 @@ class KeyRing:
             return None
         return self.roles.get(digest(presented))
 
+    def role_of_digest(self, sha256: str) -> Role | None:
+        """The role of the key with this digest (the console's session keeps the digest,
+        never the key, so a revoked key ends its console sessions too)."""
+        return self.roles.get(sha256)
+
     def __len__(self) -> int:
         return len(self.roles)
 
@@ -54,6 +59,10 @@ class LiveKeyRing:
     def role_of(self, presented: str) -> Role | None:
         self.refresh()
         return self.fixed.role_of(presented) or self._stored.role_of(presented)
+
+    def role_of_digest(self, sha256: str) -> Role | None:
+        self.refresh()
+        return self.fixed.role_of_digest(sha256) or self._stored.role_of_digest(sha256)
 
     def __len__(self) -> int:
         self.refresh()

@@ -50,9 +50,16 @@ class ActionService(AggregateService[Action]):
         return self.run(action_id, type_name, {"action_id": action_id, **data}, origin)
 
     def approve(
-        self, action_id: str, *, approved_by: str | None = None, origin: Origin | None = None
+        self,
+        action_id: str,
+        *,
+        approved_by: str | None = None,
+        reason: str | None = None,
+        origin: Origin | None = None,
     ) -> CommandResult:
-        return self._do(action_id, "action.approved", origin, approved_by=approved_by)
+        return self._do(
+            action_id, "action.approved", origin, approved_by=approved_by, reason=reason
+        )
 
     def reject(
         self,

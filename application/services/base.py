@@ -174,6 +174,17 @@ class AggregateService(Generic[A]):
             raise NotFound(self.aggregate.KIND, key) from None
         return found
 
+    def load_at(self, key: str, version: int, when: str) -> A:
+        """The aggregate as it was after its `version`-th event; `when` says in the error
+        what moment the caller asked for (the aggregate did not exist yet at version 0)."""
+        if version < 1:
+            raise NotFound(self.aggregate.KIND, f"{key} {when}")
+        try:
+            found: A = self.deps.store.at_version(self.id_for(key), version)
+        except AggregateNotFoundError:
+            raise NotFound(self.aggregate.KIND, key) from None
+        return found
+
     def exists(self, key: str) -> bool:
         try:
             self.load(key)

@@ -6,8 +6,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from application.services.base import AggregateService, CommandResult, Origin, payload_of
+from application.services.base import (
+    AggregateService,
+    CommandResult,
+    Origin,
+    event_id_of,
+    payload_of,
+)
 from domain.deal import Deal
+
+ID_BATCH = 500  # event ids per lookup while dating a deal's history
 
 
 @dataclass(frozen=True)
@@ -86,13 +94,33 @@ class DealService(AggregateService[Deal]):
         return self.run(deal_id, "deal.archived", {"deal_id": deal_id, "reason": reason}, origin)
 
     def get_deal(self, deal_id: str) -> DealView:
-        deal = self.load(deal_id)
-        return DealView(
-            deal.deal_id,
-            deal.name,
-            deal.display_name,
-            deal.stage,
-            dict(deal.profile),
-            deal.updated_at,
-            deal.version,
-        )
+        return deal_view(self.load(deal_id))
+
+    def get_deal_at(self, deal_id: str, position: int) -> DealView:
+        """The deal's state as of a log `position` (deal events carry no session seq): its
+        aggregate replayed up to its last event at or before that position."""
+        version = self.version_at(deal_id, position)
+        return deal_view(self.load_at(deal_id, version, f"at position {position}"))
+
+    def version_at(self, deal_id: str, position: int) -> int:
+        """How many of the deal's events were stored at or before `position`."""
+        events = self.deps.store.events.get(self.id_for(deal_id))
+        ids = [event_id_of(event) for event in events]
+        positions = [
+            envelope.position or 0
+            for start in range(0, len(ids), ID_BATCH)
+            for envelope in self.deps.view.by_ids(ids[start : start + ID_BATCH])
+        ]
+        return sum(1 for found in positions if found <= position)
+
+
+def deal_view(deal: Deal) -> DealView:
+    return DealView(
+        deal.deal_id,
+        deal.name,
+        deal.display_name,
+        deal.stage,
+        dict(deal.profile),
+        deal.updated_at,
+        deal.version,
+    )

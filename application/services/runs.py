@@ -9,6 +9,8 @@ from typing import Any
 from application.services.base import AggregateService, CommandResult, Origin, payload_of
 from domain.run import Run
 
+HISTORY_PAGE = 1000  # events per read while counting a run's history
+
 
 @dataclass(frozen=True)
 class RunView:
@@ -193,18 +195,37 @@ class RunService(AggregateService[Run]):
         return self.run(run_id, "agent.waiting_approval", data, origin)
 
     def get_run(self, run_id: str) -> RunView:
-        run = self.load(run_id)
-        return RunView(
-            run_id=run.run_id,
-            session_id=run.session_id,
-            status=run.status,
-            requires_verification=run.requires_verification,
-            verification=run.verification,
-            verified=run.verified,
-            open_tool_calls=run.open_tool_calls,
-            tool_calls=dict(run.tool_calls),
-            error=run.error,
-            started_at=run.started_at,
-            finished_at=run.finished_at,
-            version=run.version,
-        )
+        return run_view(self.load(run_id))
+
+    def get_run_at(self, run_id: str, seq: int) -> RunView:
+        """The run's state as of session `seq`: its aggregate replayed up to the last of its
+        events with a seq at or before it (a run's events all carry their session's seq)."""
+        return run_view(self.load_at(run_id, self.version_at(run_id, seq), f"at seq {seq}"))
+
+    def version_at(self, run_id: str, seq: int) -> int:
+        """How many of the run's events have a seq at or before `seq` (= its version then)."""
+        count, since = 0, 0
+        while True:
+            page = self.deps.view.by_run(self.check_key(run_id), since, HISTORY_PAGE)
+            before = [e for e in page if e.seq is not None and e.seq <= seq]
+            count += len(before)
+            if len(before) < len(page) or len(page) < HISTORY_PAGE:
+                return count
+            since = page[-1].seq or since
+
+
+def run_view(run: Run) -> RunView:
+    return RunView(
+        run_id=run.run_id,
+        session_id=run.session_id,
+        status=run.status,
+        requires_verification=run.requires_verification,
+        verification=run.verification,
+        verified=run.verified,
+        open_tool_calls=run.open_tool_calls,
+        tool_calls=dict(run.tool_calls),
+        error=run.error,
+        started_at=run.started_at,
+        finished_at=run.finished_at,
+        version=run.version,
+    )

@@ -22,6 +22,24 @@ def free_port() -> int:
 
 @contextmanager
 def running(app: FastAPI) -> Iterator[str]:
+    with serving(app) as (url, _):
+        yield url
+
+
+def drop_connections(server: uvicorn.Server) -> int:
+    """Close every open connection abruptly, as a network failure would (streams too)."""
+    dropped = 0
+    for connection in list(server.server_state.connections):
+        transport = getattr(connection, "transport", None)
+        loop = getattr(connection, "loop", None)
+        if transport is not None and loop is not None:
+            loop.call_soon_threadsafe(transport.close)
+            dropped += 1
+    return dropped
+
+
+@contextmanager
+def serving(app: FastAPI) -> Iterator[tuple[str, uvicorn.Server]]:
     port = free_port()
     config = uvicorn.Config(
         app,
@@ -38,7 +56,7 @@ def running(app: FastAPI) -> Iterator[str]:
     while not server.started and time.monotonic() < deadline:
         time.sleep(0.01)
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield f"http://127.0.0.1:{port}", server
     finally:
         server.should_exit = True
         thread.join(timeout=10)
