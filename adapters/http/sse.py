@@ -50,7 +50,7 @@ def frame(event_id: int | None, kind: str, data: str) -> bytes:
     return f"{head}event: {kind}\ndata: {data}\n\n".encode()
 
 
-@dataclass
+@dataclass(slots=True)
 class LiveStream:
     """An ASGI response. `by_position` streams the whole log (ids are positions); the
     others a session or a run (ids are session seqs)."""

@@ -40,7 +40,7 @@ class Signal(Enum):
     CLOSED = "closed"  # the client left, or the hub stopped
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Subscription:
     """What one stream wants (a session, a run, or everything) and what waits for it."""
 
