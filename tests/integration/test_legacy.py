@@ -337,3 +337,39 @@ def test_killed_worker_leaves_no_duplicates_or_gaps(app: Container, dsn: str) ->
     )
     assert len(counts) == 60
     assert all((c["n"], c["d"], c["lo"], c["hi"]) == (50, 50, 0, 49) for c in counts)
+
+
+def test_events_about_foreign_rows_never_update_them(app: Container, dsn: str) -> None:
+    """Our events name the ids of rows older software wrote: the inserts find the row taken and
+    every UPDATE is held back by the ownership check, so not one foreign column changes."""
+    foreign_rows(dsn)
+    with psycopg.connect(dsn, autocommit=True) as c:
+        c.execute(
+            "INSERT INTO zakops.actions (action_id, deal_id, action_type, status) "
+            "VALUES ('A-OLD', 'DL-OLD', 'email', 'pending')"
+        )
+    before = snapshot(dsn)
+    deals = app.deals()
+    deals.create_deal("DL-OLD", "Not Old Co")
+    deals.move_deal("DL-OLD", "screening")
+    deals.archive_deal("DL-OLD", reason="lost")
+    runs = app.runs()
+    runs.create_run("old-thread", "old-run", agent="intruder")
+    runs.start_run("old-run")
+    runs.fail_run("old-run", error="boom")
+    app.actions().create_action("A-OLD", "call", deal_id="DL-OLD")
+    app.actions().reject("A-OLD", reason="no")
+    legacy(app).catch_up()
+    after = snapshot(dsn)
+    for table, key in (
+        ("deals", "deal_id"),
+        ("runs", "run_id"),
+        ("threads", "thread_id"),
+        ("actions", "action_id"),
+    ):
+        old = {row[key]: row for row in before[table]}
+        new = {row[key]: row for row in after[table]}
+        assert old, table
+        assert {k: new[k] for k in old} == old, table
+    # the events themselves did land: the rows were spared, not the log
+    assert len(after["agent_events"]) > len(before["agent_events"])

@@ -66,7 +66,18 @@ def test_recent_correlation_by_id_and_stats(app: Container) -> None:
     with pytest.raises(NotFound):
         queries.get_by_id("missing")
     assert [e.type for e in queries.get_by_correlation_id("DL-0001")] == ["deal.created"]
-    assert len(queries.get_by_correlation_id("r-0", limit=2, offset=1)) == 2
+    whole = queries.get_by_correlation_id("r-0")
+    assert [e.type for e in whole] == [
+        "run_created",
+        "run_started",
+        "agent.thinking",
+        "agent.thinking",
+    ]
+    page = queries.get_by_correlation_id("r-0", limit=2, offset=1)
+    assert [e.event_id for e in page] == [e.event_id for e in whole[1:3]]
+    assert [e.event_id for e in queries.get_by_correlation_id("r-0", offset=3)] == [
+        whole[3].event_id
+    ]
     stats = queries.get_stats()
     assert stats.total == 6
     assert stats.by_domain == {"run": 2, "agent": 2, "custom": 1, "deal": 1}
@@ -100,6 +111,11 @@ def test_listings_filter_and_page(app: Container) -> None:
     assert [r.key for r in queries.list_states("run", status="completed").items] == ["r-1"]
     assert queries.list_states("run", session_id="s-1", limit=2).total == 3
     assert len(queries.list_states("run", limit=2, offset=2).items) == 1
+    app.runs().create_run("s-2", "r-other")
+    assert queries.list_states("run").total == 4
+    assert [r.key for r in queries.list_states("run", session_id="s-2").items] == ["r-other"]
+    assert "r-other" not in {r.key for r in queries.list_states("run", session_id="s-1").items}
+    assert queries.list_states("run", session_id="s-9").total == 0
 
 
 def test_stored_v1_run_failed_is_upcast_on_read(app: Container) -> None:
