@@ -17,6 +17,7 @@ from domain.errors import (
     InvalidInput,
     NotFound,
     RunAlreadyFinished,
+    RunError,
     UnknownEventType,
     VerificationGateClosed,
 )
@@ -214,7 +215,7 @@ class TestEmitter:
         batch += [EmitRequest("agent.thinking", {"i": i}, run_id="r-1") for i in range(3)]
         batch.insert(1, EmitRequest("run_started", {}, run_id="r-1"))
         bad = [*batch, EmitRequest("run_resumed", {}, run_id="r-1")]  # refused: not waiting
-        with pytest.raises(Exception, match="run_resumed"):
+        with pytest.raises(RunError, match="run_resumed"):
             emitter.emit_batch(bad)
         assert app.store().head() == 0
         emitted = emitter.emit_batch(batch)
