@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Literal
@@ -11,7 +12,12 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="ZAKOPS_", env_file=".env", extra="ignore")
+    # ZAKOPS_ENV_FILE names the .env file to read; empty reads none (the tests run that way)
+    model_config = SettingsConfigDict(
+        env_prefix="ZAKOPS_",
+        env_file=os.environ.get("ZAKOPS_ENV_FILE", ".env") or None,
+        extra="ignore",
+    )
 
     store: Literal["memory", "sqlite", "postgres"] = "sqlite"
     sqlite_path: Path = Path(".data/zakops.sqlite")

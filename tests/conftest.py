@@ -16,6 +16,7 @@ from psycopg import sql
 
 from entrypoints.container import Container, build, close, init_db
 from entrypoints.settings import Settings
+from tests import app_variables
 from tests.postgres import temporary_database
 
 STORES = ["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
@@ -63,3 +64,12 @@ def app(settings: Settings) -> Iterator[Container]:
     init_db(container)
     yield container
     close(container)
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test starts without app settings in the environment (tests/__init__.py cleared
+    the shell's; this clears any a previous test left) and without a `.env` file."""
+    for name in app_variables():
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("ZAKOPS_ENV_FILE", "")
