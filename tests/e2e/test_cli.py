@@ -201,3 +201,11 @@ def test_legacy_import_status_and_rebuild(tmp_path: Path) -> None:
         assert "legacy rebuilt" in zakops(args, env, "projections", "rebuild", "legacy", "--yes")
         zakops(args, env, "projections", "rebuild", "nope", "--yes", code=2)
     zakops(["--store", "memory"], {"COLUMNS": "200"}, "legacy", "import", code=2)
+
+
+def test_an_unreachable_store_exits_3(tmp_path: Path) -> None:
+    env = {"ZAKOPS_DATA_DIR": str(tmp_path / "data"), "COLUMNS": "200"}
+    dsn = "postgresql://nobody@127.0.0.1:1/nothing?connect_timeout=2"
+    result = runner.invoke(cli, ["--dsn", dsn, "runs", "list"], env=env)
+    assert result.exit_code == 3, result.output
+    assert "store unreachable" in result.output
