@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint typecheck unit integration e2e bench clean mutants
+.PHONY: run test lint typecheck unit integration e2e bench chaos chaos-quick clean mutants
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,14 @@ mutants: $(STAMP)
 	$(BIN)/mutmut run --max-children 2
 	$(BIN)/mutmut export-cicd-stats
 	$(BIN)/python scripts/mutation-score.py
+
+# The chaos suite (chaos/): real servers killed, a PostgreSQL cluster of its own restarted and
+# killed, hostile clients; a table of figures, exit 1 when a target is missed.
+chaos: $(STAMP)
+	$(BIN)/python -m chaos
+
+chaos-quick: $(STAMP)
+	$(BIN)/python -m chaos --quick
 
 clean:
 	rm -rf mutants $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -54,7 +54,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _env(settings: Settings, port: int) -> dict[str, str]:
+def server_env(settings: Settings, port: int) -> dict[str, str]:
     env = {
         **os.environ,
         "ZAKOPS_STORE": settings.store,
@@ -68,34 +68,60 @@ def _env(settings: Settings, port: int) -> dict[str, str]:
     }
     if settings.postgres_dsn is not None:
         env["ZAKOPS_POSTGRES_DSN"] = settings.postgres_dsn.get_secret_value()
+    if settings.legacy_dsn is not None:
+        env["ZAKOPS_LEGACY_DSN"] = settings.legacy_dsn.get_secret_value()
     return env
 
 
-@contextmanager
-def serve(settings: Settings, workers: int = 1) -> Iterator[Server]:
-    """uvicorn running our app factory on `settings`' store, stopped on exit."""
-    port = free_port()
+def launch(
+    settings: Settings, workers: int = 1, port: int | None = None, log: Path | None = None
+) -> tuple[subprocess.Popen[bytes], str]:
+    """Start `zakops serve` on `settings`' store (on `port`, or a free one) without waiting
+    for it; the process and its base URL. Its stderr goes to `log` when given."""
+    port = free_port() if port is None else port
     zakops = str(Path(sys.executable).with_name("zakops"))
     command = [zakops, "serve", "--workers", str(workers), "--log-level", "warning"]
     settings.data_dir.mkdir(parents=True, exist_ok=True)  # its cwd: no stray .env is read
-    server = subprocess.Popen(
-        command, env=_env(settings, port), cwd=settings.data_dir, stdout=subprocess.DEVNULL
-    )
-    base = f"http://127.0.0.1:{port}"
+    errors = open(log, "ab") if log is not None else None  # noqa: SIM115 (the child's copy)
     try:
-        _wait_healthy(server, base)
+        server = subprocess.Popen(
+            command,
+            env=server_env(settings, port),
+            cwd=settings.data_dir,
+            stdout=subprocess.DEVNULL,
+            stderr=errors,
+        )
+    finally:
+        if errors is not None:
+            errors.close()
+    return server, f"http://127.0.0.1:{port}"
+
+
+def stop(server: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, then SIGKILL after 30 s; a no-op for a process that has exited."""
+    server.terminate()
+    try:
+        server.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
+
+
+@contextmanager
+def serve(
+    settings: Settings, workers: int = 1, port: int | None = None, log: Path | None = None
+) -> Iterator[Server]:
+    """uvicorn running our app factory on `settings`' store, stopped on exit."""
+    server, base = launch(settings, workers, port, log)
+    try:
+        wait_healthy(server, base)
         yield Server(base, server.pid)
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        stop(server)
 
 
-def _wait_healthy(server: subprocess.Popen[bytes], base: str) -> None:
-    deadline = time.monotonic() + 60
+def wait_healthy(server: subprocess.Popen[bytes], base: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server.poll() is not None:
             raise RuntimeError(f"the server exited with {server.returncode}")
@@ -105,7 +131,7 @@ def _wait_healthy(server: subprocess.Popen[bytes], base: str) -> None:
         except httpx.TransportError:
             pass
         time.sleep(0.1)
-    raise TimeoutError("the server did not become healthy within 60 s")
+    raise TimeoutError(f"the server did not become healthy within {timeout:g} s")
 
 
 async def _drive(base: str, streams: Sequence[Iterator[Body]]) -> Result:
