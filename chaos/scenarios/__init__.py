@@ -5,9 +5,14 @@ from __future__ import annotations
 from functools import partial
 
 from chaos.runner import Scenario
+from chaos.scenarios.hostile import hostile_inputs
 from chaos.scenarios.kill import kill_under_load
+from chaos.scenarios.outage import outage_under_load
 
 SCENARIOS = [
     Scenario(1, "1 server SIGKILL x3", "sqlite", partial(kill_under_load, store="sqlite")),
     Scenario(1, "1 server SIGKILL x3", "postgres", partial(kill_under_load, store="postgres")),
+    Scenario(2, "2 PostgreSQL stop / kill -9", "postgres", outage_under_load),
+    Scenario(3, "3 hostile inputs", "sqlite", partial(hostile_inputs, store="sqlite")),
+    Scenario(3, "3 hostile inputs", "postgres", partial(hostile_inputs, store="postgres")),
 ]
