@@ -129,7 +129,57 @@ def test_streams_per_key_are_capped_and_given_back_when_closed(base_url: str) ->
 def test_a_page_holds_about_a_megabyte_whatever_the_event_size() -> None:
     from adapters.http.sse import FIRST_PAGE, MAX_PAGE, PAGE_BYTES, next_page
 
-    assert next_page(0, 0) == FIRST_PAGE
+    assert next_page(0, 0) == FIRST_PAGE == 1
+    assert next_page(1, 200) == MAX_PAGE
     assert next_page(32, 32 * 200) == MAX_PAGE  # small events: the largest page
     assert next_page(32, 32 * 1_000_000) == 1  # 1 MB events: one at a time
     assert next_page(10, 10 * 100_000) == PAGE_BYTES // 100_000
+
+
+def test_no_page_of_a_replay_holds_more_than_about_a_megabyte_the_first_included() -> None:
+    """A slow consumer over large events holds one page: the first page is no exception (it
+    was 32 events whatever their size: 16 MB of 500 KB events per stream)."""
+    import asyncio
+    from datetime import UTC, datetime
+
+    from starlette.types import Message
+
+    from adapters.http.sse import PAGE_BYTES, LiveStream
+    from adapters.live.hub import LiveHub
+    from domain.envelope import Envelope
+
+    at = datetime(2026, 3, 1, tzinfo=UTC)
+    content = "x" * 300_000
+    stored = [
+        Envelope(
+            type="custom.big",
+            timestamp=at,
+            session_id="s",
+            seq=n,
+            event_id=f"e-{n}",
+            source="test",
+            payload={"content": content},
+        )
+        for n in range(1, 41)
+    ]
+    pages: list[int] = []
+
+    def replay(after: int, limit: int) -> list[Envelope]:
+        page = [e for e in stored if (e.seq or 0) > after][:limit]
+        pages.append(sum(len(e.model_dump_json()) for e in page))
+        return page
+
+    sent: list[Message] = []
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    async def catch_up() -> bool:
+        hub = LiveHub()
+        subscription = hub.subscribe(session_id="s")
+        stream = LiveStream(hub, subscription, replay, 0, False, release=lambda: None)
+        return await stream._replay(send)
+
+    assert asyncio.run(catch_up()) is False  # caught up with the store
+    assert len(sent) == len(stored)
+    assert max(pages) <= PAGE_BYTES
