@@ -7,6 +7,7 @@ from functools import partial
 from chaos.runner import Scenario
 from chaos.scenarios.hostile import hostile_inputs
 from chaos.scenarios.kill import kill_under_load
+from chaos.scenarios.memory import memory_under_slow_clients
 from chaos.scenarios.outage import outage_under_load
 
 SCENARIOS = [
@@ -15,4 +16,5 @@ SCENARIOS = [
     Scenario(2, "2 PostgreSQL stop / kill -9", "postgres", outage_under_load),
     Scenario(3, "3 hostile inputs", "sqlite", partial(hostile_inputs, store="sqlite")),
     Scenario(3, "3 hostile inputs", "postgres", partial(hostile_inputs, store="postgres")),
+    Scenario(4, "4 slow SSE consumer / big values", "sqlite", memory_under_slow_clients),
 ]
