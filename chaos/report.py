@@ -56,7 +56,7 @@ class Figure:
         return not self.target.met(self.value)
 
     def cells(self) -> tuple[str, str, str, str, Text]:
-        shown = "" if self.value is None else f"{self.value:,.{_digits(self.value)}f}{self.unit}"
+        shown = "" if self.value is None else f"{_number(self.value)}{self.unit}"
         target = "" if self.target is None else self.target.label(self.unit)
         if self.failed:
             verdict = Text("FAILED", style="bold red")
@@ -69,8 +69,11 @@ class Figure:
         return self.measure, shown, target, self.note, verdict
 
 
-def _digits(value: float) -> int:
-    return 0 if float(value).is_integer() else 2
+def _number(value: float) -> str:
+    """12,345 or 0.8 or 1.85: at most two decimals, no trailing zeros."""
+    if float(value).is_integer():
+        return f"{value:,.0f}"
+    return f"{value:,.2f}".rstrip("0").rstrip(".")
 
 
 def render(figures: Sequence[Figure], title: str, console: Console | None = None) -> None:

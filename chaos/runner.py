@@ -32,15 +32,22 @@ def run(scenario: Scenario, ws: Workspace, console: Console) -> list[Figure]:
         reason = str(skipped.msg)
         console.print(f"[yellow]skipped[/yellow]: {reason}")
         return [Figure(scenario.title, scenario.store, "scenario", None, note=reason)]
-    except (Exception, pytest.fail.Exception) as error:
+    except pytest.fail.Exception as required:  # PostgreSQL missing where it is required
+        console.print(f"[red]failed[/red]: {required.msg}")
+        return [failed(scenario, str(required.msg))]
+    except Exception as error:
         console.print("[red]failed[/red]")
         console.print(traceback.format_exc(), markup=False, highlight=False)
-        note = f"{type(error).__name__}: {error}".splitlines()[0][:120]
-        return [Figure(scenario.title, scenario.store, "scenario", None, note=note, failed=True)]
+        return [failed(scenario, f"{type(error).__name__}: {error}")]
     missed = sum(f.missed for f in figures)
     verdict = f"[red]{missed} missed[/red]" if missed else "[green]ok[/green]"
     console.print(f"{verdict} in {time.monotonic() - started:.1f} s")
     return figures
+
+
+def failed(scenario: Scenario, reason: str) -> Figure:
+    note = reason.splitlines()[0][:120]
+    return Figure(scenario.title, scenario.store, "scenario", None, note=note, failed=True)
 
 
 def run_all(scenarios: Sequence[Scenario], ws: Workspace, console: Console) -> list[Figure]:
