@@ -24,6 +24,7 @@ BATCH = 10
 PATIENCE_S = 0.2  # the longest a client waits after a 503 (Retry-After says 2 s): the suite
 # measures when the service is back, not how patient its clients are
 REQUEST_TIMEOUT_S = 30.0
+DRAIN_S = 120.0  # for the requests in flight to be acknowledged once the faults are over
 TRANSPORT_ERRORS = (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, TimeoutError)
 
 
@@ -94,9 +95,13 @@ class Load:
         clients = [asyncio.create_task(self._client(c, stop)) for c in range(self.clients)]
         try:
             await chaos()
-        finally:
-            stop.set()
-            await asyncio.gather(*clients)
+        except BaseException:  # the fault could not be undone: nothing to wait for
+            for client in clients:
+                client.cancel()
+            await asyncio.gather(*clients, return_exceptions=True)
+            raise
+        stop.set()
+        await asyncio.wait_for(asyncio.gather(*clients), DRAIN_S)
         return self.tally
 
     async def _client(self, client: int, stop: asyncio.Event) -> None:

@@ -49,7 +49,11 @@ def outage_under_load(ws: Workspace) -> list[Figure]:
                 returns[name] = await asyncio.to_thread(start_again, cluster)
                 await asyncio.sleep(calm)
 
-        tally = load.run(chaos)
+        try:
+            tally = load.run(chaos)
+        finally:
+            if not cluster.running():  # the scenarios after this one need it
+                start_again(cluster)
         result = account(server.base, load.sessions, tally.acknowledged)
     figure = Scope("2 PostgreSQL stop / kill -9", "postgres")
     back = [
