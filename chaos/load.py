@@ -45,6 +45,7 @@ class Tally:
     transport_errors: int = 0  # refused, reset or cut connections (a restart causes some)
     acknowledged_at: list[float] = field(default_factory=list)  # time.monotonic() of each
     refusals: list[str] = field(default_factory=list)  # 4xx answers: none is expected
+    slowest: float = 0.0  # seconds, the longest a request waited for its answer
 
     @property
     def server_errors(self) -> int:
@@ -118,7 +119,9 @@ class Load:
             try:
                 connection = connection or await Connection.open(self.base, HEADERS)
                 request = connection.fetch("POST", "/api/events", item.body, item.headers)
+                sent = time.monotonic()
                 reply = await asyncio.wait_for(request, REQUEST_TIMEOUT_S)
+                self.tally.slowest = max(self.tally.slowest, time.monotonic() - sent)
             except TRANSPORT_ERRORS:
                 self.tally.transport_errors += 1
                 await _discard(connection)

@@ -17,6 +17,7 @@ from chaos.workspace import Workspace
 from tests.pgcluster import Cluster
 
 BACK_WITHIN_S = 5.0
+FAIL_FAST_S = 8.0  # a request waits for a pooled connection a few seconds, then 503
 
 
 def start_again(cluster: Cluster, timeout: float = 30) -> float:
@@ -67,6 +68,7 @@ def outage_under_load(ws: Workspace) -> list[Figure]:
         figure("seq gaps", result.gaps, ZERO),
         *back,
         figure("503 without Retry-After", tally.unavailable_without_retry_after, ZERO),
+        figure("slowest answer", round(tally.slowest, 2), Bound("<=", FAIL_FAST_S), " s"),
         *answers(figure, tally),
     ]
 
