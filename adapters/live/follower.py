@@ -46,6 +46,7 @@ class LogFollower:
         self._wake = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task[None] | None = None
+        self._reading: asyncio.Task[list[Envelope]] | None = None  # a read in its thread
 
     def wake_threadsafe(self) -> None:
         """Called from any thread after a commit or a notification."""
@@ -59,17 +60,28 @@ class LogFollower:
         self._task = self._loop.create_task(self._run())
 
     async def stop(self) -> None:
+        """Stop following; returns once no read is running in a worker thread, so the store
+        may be closed next (closing a SQLite connection that a thread is reading through
+        crashes the process)."""
         self._loop = None
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        if self._reading is not None:
+            with contextlib.suppress(Exception):
+                await self._reading
+            self._reading = None
 
     async def catch_up(self) -> None:
         """Publish everything stored after the last published position."""
         while True:
-            envelopes = await asyncio.to_thread(self.read_after, self.position, PAGE)
+            # shielded: cancelling the follower cannot stop the thread, so `stop` waits for it
+            self._reading = asyncio.ensure_future(
+                asyncio.to_thread(self.read_after, self.position, PAGE)
+            )
+            envelopes = await asyncio.shield(self._reading)
             if envelopes:
                 await self.hub.publish([live_event(e) for e in envelopes])
                 self.position = envelopes[-1].position or self.position
