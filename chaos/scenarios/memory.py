@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable
 from contextlib import suppress
 
 from bench.http import HEADERS, KEY
@@ -76,13 +75,6 @@ async def watch_streams(base: str, session: str, pid: int, seconds: float) -> tu
     return peak, received[0]
 
 
-def run(step: Awaitable[float]) -> float:
-    async def main() -> float:
-        return await step
-
-    return asyncio.run(main())
-
-
 def memory_under_slow_clients(ws: Workspace) -> list[Figure]:
     events, deals = ws.pick(100, 300), ws.pick(150, 600)
     content = "x" * EVENT_BYTES
@@ -97,13 +89,13 @@ def memory_under_slow_clients(ws: Workspace) -> list[Figure]:
     ]
     with Restartable(ws.settings("sqlite", "memory"), ws.log("memory")) as server:
         started = rss_mb(server.pid)
-        run(post_all(server.base, "/api/events", [b.encode() for b in bodies], server.pid))
+        asyncio.run(post_all(server.base, "/api/events", [b.encode() for b in bodies], server.pid))
         at_rest = rss_mb(server.pid)
         peak, received = asyncio.run(
             watch_streams(server.base, "big", server.pid, ws.pick(6.0, 20.0))
         )
         before_deals = rss_mb(server.pid)
-        deal_peak = run(post_all(server.base, "/api/deals", deal_bodies, server.pid))
+        deal_peak = asyncio.run(post_all(server.base, "/api/deals", deal_bodies, server.pid))
     figure = Scope("4 slow SSE consumer / big values", "sqlite")
     return [
         figure("RSS at start", round(started, 1), unit=" MB"),
