@@ -47,6 +47,7 @@ class LogFollower:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task[None] | None = None
         self._reading: asyncio.Task[list[Envelope]] | None = None  # a read in its thread
+        self._stopping = False
 
     def wake_threadsafe(self) -> None:
         """Called from any thread after a commit or a notification."""
@@ -56,14 +57,17 @@ class LogFollower:
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
+        self._stopping = False
         self.position = await asyncio.to_thread(self.head)  # live from here on
         self._task = self._loop.create_task(self._run())
 
     async def stop(self) -> None:
         """Stop following; returns once no read is running in a worker thread, so the store
         may be closed next (closing a SQLite connection that a thread is reading through
-        crashes the process)."""
+        crashes the process). The flag ends the loop even when the cancellation is lost:
+        on Python 3.11 `asyncio.wait_for` swallows one that arrives with its result."""
         self._loop = None
+        self._stopping = True
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -94,6 +98,8 @@ class LogFollower:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
             self._wake.clear()
+            if self._stopping:
+                return
             try:
                 await self.catch_up()
             except Exception as error:  # the store is away: streams wait, the poll retries

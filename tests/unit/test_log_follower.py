@@ -36,3 +36,22 @@ def test_stop_waits_for_the_read_in_flight() -> None:
 
     asyncio.run(scenario())
     assert finished == ["read", "stopped"]
+
+
+def test_stop_ends_the_follower_even_when_woken_at_the_same_instant() -> None:
+    """On Python 3.11, `asyncio.wait_for` swallows a cancellation that arrives together with
+    its result (the wake-up of a commit just before shutdown): `stop` must end it anyway
+    (a test run hung in the app's shutdown)."""
+
+    async def scenario() -> None:
+        follower = LogFollower(LiveHub(), lambda position, limit: [], head=lambda: 0)
+        follower.poll_seconds = 0.05
+        await follower.start()
+        for _ in range(3):
+            await asyncio.sleep(0)  # the follower waits for a wake-up
+        follower._wake.set()  # a commit wakes it ...
+        stopping = asyncio.ensure_future(follower.stop())  # ... as the app shuts down
+        done, _ = await asyncio.wait({stopping}, timeout=2)
+        assert stopping in done, "the follower did not stop"
+
+    asyncio.run(scenario())
