@@ -29,7 +29,7 @@ typecheck: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/pytest tests/unit -q
 
-# CI (`.ci/run`) runs this: the tests, then the quick chaos run (about a minute and a half),
+# CI (`.ci/run`) runs this: the tests, then the quick chaos run (about 70 s),
 # which fails like a test when a target is missed or PostgreSQL is required but missing.
 test: lint typecheck
 	$(BIN)/pytest -q
