@@ -6,7 +6,9 @@
         return {"deal_id": deal_id, **updated}
 
 The wrapped function runs first; its result (a mapping) becomes the event's payload, and the
-event is emitted through the emitter given to `use_emitter` (the composition root sets it).
+event is emitted through the emitter given to `use_emitter`: the composition root gives a
+factory that builds the application from the settings on the first emission
+(`entrypoints/container.py`, `wire_python_api`), so nothing needs configuring by hand.
 Sync and async functions both work; an async function emits from a worker thread so the
 event loop is not blocked. If emission fails the error propagates: the caller must know that
 the event was not recorded.
@@ -25,23 +27,26 @@ from domain.errors import InvalidInput
 from domain.taxonomy import resolve
 
 F = TypeVar("F", bound=Callable[..., Any])
-_emitter: list[Emitter] = []
+_emitter: list[Callable[[], Emitter]] = []
 
 
-def use_emitter(emitter: Emitter | None) -> None:
-    """Set (or clear) the emitter the decorators emit through."""
+def use_emitter(emitter: Emitter | Callable[[], Emitter] | None) -> None:
+    """Set (or clear) the emitter the decorators emit through, or a factory called on each
+    emission (it may build the application on first use and return the same one after)."""
     _emitter.clear()
-    if emitter is not None:
+    if isinstance(emitter, Emitter):
+        _emitter.append(lambda: emitter)
+    elif emitter is not None:
         _emitter.append(emitter)
 
 
 def _emit(type_name: str, result: object, source: str) -> Emitted:
     if not _emitter:
-        raise RuntimeError("no emitter configured: call use_emitter() at start-up")
+        raise RuntimeError("no emitter: import entrypoints.events (it wires the decorators)")
     if not isinstance(result, Mapping):
         raise InvalidInput("payload", f"{type_name} needs a mapping result to emit")
     payload = {k: (str(v) if k.endswith("_id") and v is not None else v) for k, v in result.items()}
-    return _emitter[0].emit(
+    return _emitter[0]().emit(
         type_name, payload, source=source, correlation_id=payload.get("deal_id")
     )
 

@@ -6,14 +6,18 @@ package takes plain constructor arguments.
 
 from __future__ import annotations
 
+import atexit
+import threading
 from collections.abc import Callable
 from typing import Any
 
 from dependency_injector import containers, providers
 
 from adapters.persistence.environment import library_env
+from adapters.python_api.binding import Binding, bind
 from adapters.system import SystemClock, UuidIds
 from adapters.timeline.sqlite import SQLiteTimelineView
+from application.decorators import use_emitter
 from application.emitter import Emitter
 from application.legacy import LegacyImporter, LegacyProjector, LegacyView
 from application.ports import TimelineView
@@ -185,3 +189,38 @@ def live_wakeups(container: Container) -> Callable[[Callable[[], None]], Callabl
         return stop
 
     return start
+
+
+_default: list[Container] = []
+_default_lock = threading.Lock()
+
+
+def default_container() -> Container:
+    """The process's application for in-process callers (the Python API, the decorators),
+    built from the settings on first use, its tables created, closed at exit."""
+    with _default_lock:
+        if not _default:
+            container = build()
+            init_db(container)
+            _default.append(container)
+            atexit.register(reset_default_container)
+        return _default[0]
+
+
+def reset_default_container() -> None:
+    """Close the default application; the next use builds it again (from fresh settings)."""
+    with _default_lock:
+        while _default:
+            close(_default.pop())
+
+
+def wire_python_api() -> None:
+    """Point the seed's Python API and the decorators at the default application (lazily:
+    nothing is built until the first publish, query or decorated call)."""
+    bind(Binding(emitter=lambda: default_container().emitter(), queries=_default_queries))
+    use_emitter(lambda: default_container().emitter())
+
+
+def _default_queries() -> QueryService:
+    queries: QueryService = default_container().queries()
+    return queries
