@@ -195,6 +195,10 @@ class Emitter:
                 raise InvalidInput("run_id", f"is required for the run-scoped type {spec.name!r}")
             if spec.name == "run_created" and session_id is None:
                 raise InvalidInput("session_id", "is required for run_created")
+        elif spec.domain == "custom" and session_id is None:
+            raise InvalidInput(
+                "session_id", f"is required for {spec.name!r}: custom.* events are session-level"
+            )
         origin = Origin(
             request.event_id,
             request.source,

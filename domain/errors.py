@@ -75,10 +75,6 @@ class JobError(TransitionRefused):
     aggregate_kind = "job"
 
 
-class SessionError(TransitionRefused):
-    aggregate_kind = "session"
-
-
 class EventIdConflict(DomainError):
     """An event_id already applied with other content (type or payload)."""
 

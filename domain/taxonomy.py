@@ -187,7 +187,3 @@ def resolve(type_name: str) -> EventTypeSpec:
 def valid_type_names() -> list[str]:
     """Every registered type and alias, sorted (for error messages and documentation)."""
     return sorted([*REGISTRY, *ALIASES])
-
-
-def is_run_scoped(type_name: str) -> bool:
-    return resolve(type_name).run_scoped

@@ -1,24 +1,27 @@
-"""A realistic demo for newcomers (`zakops demo`, or `python -m entrypoints.demo`).
+"""A realistic demo for newcomers (`zakops demo`).
 
 Sessions with runs through every lifecycle path (verify fail then pass, a blocked tool, a
-run waiting for input and resumed, a cancelled run, a failed run), deals moving through
-stages, actions approved and rejected, and a job that ends in the dead-letter queue, all
-through the application services. Every call of the demo adds new, uniquely named data.
+run waiting for input and resumed, a cancelled run, a failed run, one still running), deals
+moving through stages, actions completed, rejected and one awaiting approval, and a job that
+ends in the dead-letter queue, all through the application services.
+
+Ids are deterministic so the README's examples work: the first demo writes session
+`sess-0001` (runs `run-0001-verified`, `-asking`, `-cancelled`, `-stuck`), deals `DL-0001`
+and `DL-0002`, actions `ACT-1` (awaiting approval) to `ACT-3` and job `JOB-1` (dead); the
+n-th demo numbers on from there (`sess-000n`, `DL-{2n-1}`, `ACT-{3n-2}`, `JOB-n`).
 """
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 from typing import Protocol
-
-from rich.console import Console
 
 from application.services.actions import ActionService
 from application.services.deals import DealService
 from application.services.jobs import JobService
 from application.services.runs import RunService
 from application.services.sessions import SessionService
+from domain.errors import NotFound
 
 
 class DemoServices(Protocol):
@@ -55,27 +58,32 @@ def _runs(s: DemoServices, tag: str, session: str) -> None:
     runs.create_run(session, cancelled)
     runs.start_run(cancelled)
     runs.cancel_run(cancelled, reason="user stopped it")
+    stuck = f"run-{tag}-stuck"
+    runs.create_run(session, stuck, agent="researcher")
+    runs.start_run(stuck)
+    runs.call_tool(stuck, "t1", "browser", arguments={"url": "https://example.com"})
     s.sessions.record(session, "custom.feedback", {"stars": 5, "comment": "useful"})
 
 
-def _business(s: DemoServices, tag: str) -> None:
-    deal = f"DL-{tag[:8]}"
+def _business(s: DemoServices, n: int) -> None:
+    deal, lost = f"DL-{2 * n - 1:04d}", f"DL-{2 * n:04d}"
+    pending, sent, wire = (f"ACT-{3 * n - k}" for k in (2, 1, 0))
     s.deals.create_deal(deal, "Acme Corp", display_name="ACME")
     for stage in ("screening", "qualified", "loi"):
         s.deals.move_deal(deal, stage)
     s.deals.enrich_deal(deal, {"sector": "saas", "arr": 1_200_000})
-    lost = f"DL-{tag[:6]}-X"
     s.deals.create_deal(lost, "Globex")
     s.deals.move_deal(lost, "junk", reason="not a fit")
     s.deals.archive_deal(lost, reason="dead lead")
-    s.actions.create_action(f"ACT-{tag}-1", "send_loi", deal_id=deal, title="Send the LOI")
-    s.actions.approve(f"ACT-{tag}-1", approved_by="ops")
-    s.actions.execute(f"ACT-{tag}-1")
-    s.actions.complete(f"ACT-{tag}-1", result={"sent": True})
-    s.actions.create_action(f"ACT-{tag}-2", "wire_money", deal_id=deal)
-    s.actions.quarantine(f"ACT-{tag}-2", reason="unusual amount")
-    s.actions.reject(f"ACT-{tag}-2", rejected_by="risk", reason="not authorised")
-    job = f"JOB-{tag}"
+    s.actions.create_action(pending, "schedule_call", deal_id=deal, title="Call the CFO")
+    s.actions.create_action(sent, "send_loi", deal_id=deal, title="Send the LOI")
+    s.actions.approve(sent, approved_by="ops")
+    s.actions.execute(sent)
+    s.actions.complete(sent, result={"sent": True})
+    s.actions.create_action(wire, "wire_money", deal_id=deal)
+    s.actions.quarantine(wire, reason="unusual amount")
+    s.actions.reject(wire, rejected_by="risk", reason="not authorised")
+    job = f"JOB-{n}"
     s.jobs.enqueue(job, "enrich_profile", max_attempts=2)
     for _ in range(2):
         s.jobs.start(job, worker_id="worker-1")
@@ -83,29 +91,22 @@ def _business(s: DemoServices, tag: str) -> None:
 
 
 def drive(services: DemoServices, step: Callable[[str], None] = lambda _: None) -> str:
-    """Write the demo; returns the demo session's id."""
-    tag = uuid.uuid4().hex[:8]
+    """Write the next demo (numbered after those already written); returns its session id."""
+    n = _next_number(services)
+    tag = f"{n:04d}"
     session = f"sess-{tag}"
     step("runs")
     _runs(services, tag, session)
     step("deals, actions and jobs")
-    _business(services, tag)
+    _business(services, n)
     return session
 
 
-def main() -> None:
-    from adapters.cli.context import Overrides
-    from adapters.cli.output import events_table
-    from entrypoints.cli import build_context
-
-    context = build_context(Overrides())
-    try:
-        session = drive(context)
-        events_table(f"timeline of {session}", context.queries.get_events_by_session(session))
-        Console().print("[green]demo written[/green]")
-    finally:
-        context.close()
-
-
-if __name__ == "__main__":
-    main()
+def _next_number(services: DemoServices) -> int:
+    n = 1
+    while True:
+        try:
+            services.deals.get_deal(f"DL-{2 * n - 1:04d}")
+        except NotFound:
+            return n
+        n += 1

@@ -56,19 +56,34 @@ def print_json(value: Any) -> None:
     sys.stdout.flush()
 
 
-def table(title: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+ID_COLUMNS = frozenset({"key", "session", "run", "deal", "event_id", "id", "correlation"})
+
+
+def table(
+    title: str,
+    columns: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    ids: frozenset[str] = ID_COLUMNS,
+) -> None:
+    """Id columns are never cut (they are pasted into other commands): they keep their
+    full width and the other columns fold first."""
+    cells = [[str(cell) if cell is not None else "" for cell in row] for row in rows]
     view = Table(title=title)
-    for column in columns:
-        view.add_column(column)
-    for row in rows:
-        view.add_row(*(str(cell) if cell is not None else "" for cell in row))
+    for index, column in enumerate(columns):
+        if column in ids:
+            widest = max([len(column), *(len(row[index]) for row in cells)])
+            view.add_column(column, no_wrap=True, min_width=widest)
+        else:
+            view.add_column(column, overflow="fold")
+    for row in cells:
+        view.add_row(*row)
     console.print(view)
 
 
 def events_table(title: str, events: Sequence[Envelope]) -> None:
     table(
         title,
-        ["seq", "position", "time", "type", "session", "run", "payload"],
+        ["seq", "pos", "time", "type", "session", "run", "payload"],
         [
             (
                 e.seq,

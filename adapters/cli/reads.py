@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Annotated
+from typing import Annotated, get_args
 
 import typer
 
-from adapters.cli.app import Lazy, guarded
 from adapters.cli.output import colored, console, event_line, events_table, print_json, table
+from adapters.cli.runtime import Lazy, guarded
 from application.ports import Page
+from application.summaries import ACTION_STATUS, JOB_STATUS, RUN_STATUS
 from domain.envelope import Envelope
+from domain.payloads import DealStage
 
 Json = Annotated[bool, typer.Option("--json", help="machine-readable JSON")]
 Limit = Annotated[int, typer.Option(min=1, max=1000, help="at most this many")]
@@ -22,6 +24,19 @@ Since = Annotated[int, typer.Option(min=0, help="start after this seq (position 
 Follow = Annotated[bool, typer.Option("--follow", "-f", help="keep printing new events")]
 MaxEvents = Annotated[int | None, typer.Option(min=1, help="stop after N events")]
 Poll = Annotated[float, typer.Option(min=0.01, help="seconds between polls")]
+
+
+RUN_STATES = sorted(set(RUN_STATUS.values()))
+DEAL_STAGES = list(get_args(DealStage))
+ACTION_STATES = sorted(set(ACTION_STATUS.values()))
+JOB_STATES = sorted(set(JOB_STATUS.values()))
+
+
+def choice(value: str | None, valid: list[str], option: str) -> str | None:
+    """Refuse a value that no row can have (an empty table would hide the typo)."""
+    if value is not None and value not in valid:
+        raise typer.BadParameter(f"{value!r} is not one of {', '.join(valid)}", param_hint=option)
+    return value
 
 
 def _states(title: str, page: Page, as_json: bool) -> None:
@@ -165,12 +180,13 @@ def register(app: typer.Typer, ctx: Lazy) -> dict[str, typer.Typer]:
     @runs.command("list")
     @guarded
     def list_runs(
-        status: Annotated[str | None, typer.Option()] = None,
+        status: Annotated[str | None, typer.Option(help=", ".join(RUN_STATES))] = None,
         session: Annotated[str | None, typer.Option()] = None,
         limit: Limit = 50,
         as_json: Json = False,
     ) -> None:
         """Runs with their status, newest change first."""
+        status = choice(status, RUN_STATES, "--status")
         page = ctx().queries.list_states("run", limit, 0, status=status, session_id=session)
         _states("runs", page, as_json)
 
@@ -196,11 +212,12 @@ def register(app: typer.Typer, ctx: Lazy) -> dict[str, typer.Typer]:
     @deals.command("list")
     @guarded
     def list_deals(
-        stage: Annotated[str | None, typer.Option()] = None,
+        stage: Annotated[str | None, typer.Option(help=", ".join(DEAL_STAGES))] = None,
         limit: Limit = 50,
         as_json: Json = False,
     ) -> None:
         """Deals by stage."""
+        stage = choice(stage, DEAL_STAGES, "--stage")
         _states("deals", ctx().queries.list_states("deal", limit, 0, status=stage), as_json)
 
     @deals.command("show")
@@ -218,23 +235,25 @@ def register(app: typer.Typer, ctx: Lazy) -> dict[str, typer.Typer]:
     @actions.command("list")
     @guarded
     def list_actions(
-        status: Annotated[str | None, typer.Option()] = None,
+        status: Annotated[str | None, typer.Option(help=", ".join(ACTION_STATES))] = None,
         deal: Annotated[str | None, typer.Option()] = None,
         limit: Limit = 50,
         as_json: Json = False,
     ) -> None:
         """Actions with their status."""
+        status = choice(status, ACTION_STATES, "--status")
         page = ctx().queries.list_states("action", limit, 0, status=status, deal_id=deal)
         _states("actions", page, as_json)
 
     @jobs.command("list")
     @guarded
     def list_jobs(
-        status: Annotated[str | None, typer.Option(help="e.g. dlq")] = None,
+        status: Annotated[str | None, typer.Option(help=", ".join(JOB_STATES))] = None,
         limit: Limit = 50,
         as_json: Json = False,
     ) -> None:
         """Jobs with their status (--status dlq: the dead-letter queue)."""
+        status = choice(status, JOB_STATES, "--status")
         _states("jobs", ctx().queries.list_states("job", limit, 0, status=status), as_json)
 
     return {"runs": runs, "actions": actions, "jobs": jobs}

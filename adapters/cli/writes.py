@@ -8,8 +8,8 @@ from typing import Annotated, Any
 
 import typer
 
-from adapters.cli.app import Lazy, guarded
 from adapters.cli.output import console, events_table, print_json
+from adapters.cli.runtime import Lazy, guarded
 from application.services.base import CommandResult, Origin
 from domain.errors import InvalidInput
 

@@ -45,7 +45,8 @@ def test_db_init_check_demo_and_reads(store_args: list[str], env: dict[str, str]
     assert "demo written" in zakops(store_args, env, "demo")
     assert json.loads(zakops(store_args, env, "db", "check", "--json"))["events"] > 0
     runs = json.loads(zakops(store_args, env, "runs", "list", "--json"))
-    assert sorted(r["status"] for r in runs["items"]) == ["cancelled", "completed", "failed"]
+    statuses = ["cancelled", "completed", "failed", "running"]
+    assert sorted(r["status"] for r in runs["items"]) == statuses
     dead = json.loads(zakops(store_args, env, "jobs", "list", "--status", "dlq", "--json"))
     assert dead["total"] == 1
     session = runs["items"][0]["session_id"]
@@ -66,7 +67,7 @@ def test_db_init_check_demo_and_reads(store_args: list[str], env: dict[str, str]
         == "loi"
     )
     actions = json.loads(zakops(store_args, env, "actions", "list", "--json"))
-    assert sorted(a["status"] for a in actions["items"]) == ["completed", "rejected"]
+    assert sorted(a["status"] for a in actions["items"]) == ["completed", "created", "rejected"]
     recent = json.loads(zakops(store_args, env, "events", "recent", "--limit", "3", "--json"))
     assert len(recent["events"]) == 3
     one = json.loads(
@@ -100,7 +101,17 @@ def test_operator_commands_refusals_and_bad_input(
     zakops(store_args, env, "emit", "custom.x", "--payload", "{not json", code=2)
     zakops(store_args, env, "projections", "rebuild", "legacy", code=2)  # needs --yes
     zakops(store_args, env, "events", "recent", "--limit", "0", code=2)
-    zakops(store_args, env, "runs", "show", "no-such-run", code=1)
+    assert zakops(store_args, env, "runs", "show", "no-such-run", code=4) == (
+        "error: run no-such-run not found\n"
+    )
+    zakops(store_args, env, "events", "get", "no-such-event", code=4)
+    zakops(store_args, env, "runs", "list", "--status", "bogus", code=2)
+    zakops(store_args, env, "deals", "list", "--stage", "bogus", code=2)
+    no_session = zakops(store_args, env, "emit", "custom.note", code=2)
+    assert "session_id" in no_session and len(no_session.strip().splitlines()) == 1
+    for usage in (["runs", "list", "--bogus"], ["runs", "show"], ["--store", "x", "runs"]):
+        out = zakops(store_args, env, *usage, code=2)
+        assert out.startswith("error: ") and len(out.strip().splitlines()) == 1, out
     after = json.loads(zakops(store_args, env, "events", "stats", "--json"))["total"]
     assert after == before
     zakops(store_args, env, "emit", "action.created", "--payload",
@@ -209,3 +220,38 @@ def test_an_unreachable_store_exits_3(tmp_path: Path) -> None:
     result = runner.invoke(cli, ["--dsn", dsn, "runs", "list"], env=env)
     assert result.exit_code == 3, result.output
     assert "store unreachable" in result.output
+
+
+def test_the_readmes_examples_work_against_the_demo(
+    store_args: list[str], env: dict[str, str]
+) -> None:
+    """The ids the README quotes are the demo's: DL-0001, sess-0001, run-0001-*, ACT-1,
+    JOB-1; a second demo numbers on."""
+    assert "sess-0001" in zakops(store_args, env, "demo")
+    assert "sess-0002" in zakops(store_args, env, "demo")
+    deal = json.loads(zakops(store_args, env, "events", "by-correlation", "DL-0001", "--json"))
+    assert deal["events"][0]["type"] == "deal.created"
+    zakops(store_args, env, "runs", "show", "run-0001-verified")
+    zakops(store_args, env, "sessions", "events", "sess-0001", "--since-seq", "10", "--run",
+           "run-0001-asking")  # fmt: skip
+    zakops(store_args, env, "runs", "cancel", "run-0001-stuck", "--reason", "stuck on a tool")
+    zakops(store_args, env, "actions", "approve", "ACT-1")
+    zakops(store_args, env, "jobs", "requeue", "JOB-1")
+    zakops(store_args, env, "emit", "custom.note", "--session", "sess-0001", "--payload",
+           '{"text": "hi"}')  # fmt: skip
+    zakops(store_args, env, "deals", "show", "DL-0003")
+
+
+def test_tables_never_cut_ids_and_help_shows_no_type_metavars(
+    store_args: list[str], env: dict[str, str]
+) -> None:
+    zakops(store_args, env, "demo")
+    narrow = {**env, "COLUMNS": "80"}
+    listing = zakops(store_args, narrow, "runs", "list")
+    for run in ("run-0001-verified", "run-0001-cancelled", "run-0001-asking", "run-0001-stuck"):
+        assert run in listing, listing
+    timeline = zakops(store_args, narrow, "sessions", "events", "sess-0001")
+    assert "run-0001-cancelled" in timeline and "sess-0001" in timeline
+    for command in ([], ["runs", "list"], ["emit"], ["events", "tail"]):
+        shown = zakops([], narrow, *command, "--help")
+        assert "<bool>" not in shown and "<str>" not in shown, shown

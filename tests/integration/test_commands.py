@@ -194,7 +194,11 @@ class TestEmitter:
             ({"type": "agent.thinking", "payload": {}}, "run_id"),
             ({"type": "run_created", "payload": {}, "run_id": "r"}, "session_id"),
             ({"type": "deal.created", "payload": {"name": "x"}}, "payload.deal_id"),
-            ({"type": "custom.x", "payload": {}, "event_id": "x" * 200}, "event_id"),
+            (
+                {"type": "custom.x", "payload": {}, "session_id": "s", "event_id": "x" * 200},
+                "event_id",
+            ),
+            ({"type": "custom.x", "payload": {}}, "session_id"),  # custom.* is session-level
         ],
     )
     def test_bad_input_is_refused_and_writes_nothing(

@@ -1,4 +1,4 @@
-"""The CLI's one error mapping (adapters.cli.app.guarded), imported directly: each error a
+"""The CLI's one error mapping (adapters.cli.runtime.guarded), imported directly: each error a
 command can meet leaves with its documented exit code."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ import psycopg
 import pytest
 import typer
 
-from adapters.cli.app import guarded
-from domain.errors import InvalidInput, RunError
+from adapters.cli.runtime import guarded
+from domain.errors import InvalidInput, NotFound, RunError
 
 
 def exit_code(error: BaseException) -> int:
@@ -30,6 +30,7 @@ def exit_code(error: BaseException) -> int:
         (RunError("r-1", "running", "run_resumed", "not waiting"), 1),
         (InvalidInput("limit", "must be at most 1000"), 2),
         (ValueError("bad"), 2),
+        (NotFound("run", "r-9"), 4),
         (sqlite3.OperationalError("unable to open database file"), 3),
         (psycopg.OperationalError("connection refused"), 3),
         (ConnectionError("reset"), 3),
