@@ -23,22 +23,36 @@ def configure_logging(level: str = "info") -> None:
     root.propagate = False
 
 
-def serve(settings: Settings, workers: int = 1, log_level: str = "info") -> None:
-    console = Console()
-    new_key = ensure_key(settings)
+def banner(settings: Settings, new_key: str | None, key_path: str) -> list[str]:
+    """What `make run` prints first: one fact a line, never wrapped, the key and the curl
+    hint on lines of their own (with the real key when one was just created)."""
     base = f"http://{settings.host}:{settings.port}"
-    console.print(f"[bold]ZakOps Event Core[/bold] on {base}  (store: {settings.store})")
     docs = "" if settings.public_docs else "  (with a key, or ZAKOPS_PUBLIC_DOCS=true)"
-    console.print(f"  console: {base}/console/  (sign in with an API key)")
-    console.print(f"  API docs: {base}/docs{docs}   health: {base}/healthz")
+    lines = [
+        f"ZakOps Event Core on {base}  (store: {settings.store})",
+        f"  console:  {base}/console/  (sign in with an API key)",
+        f"  API docs: {base}/docs{docs}",
+        f"  health:   {base}/healthz",
+    ]
     if new_key:
-        console.print(
-            f"  [yellow]created an operator API key[/yellow], shown once (only its SHA-256 "
-            f"is kept, in {key_file(settings).path}): [bold]{new_key}[/bold]"
-        )
+        lines += [
+            f"  created an operator API key, shown once (only its SHA-256 is kept, in {key_path}):",
+            f"    {new_key}",
+        ]
     else:
-        console.print(f"  API keys: from ZAKOPS_API_KEYS and {key_file(settings).path}")
-    console.print(f'  try: curl -H "Authorization: Bearer <key>" {base}/api/events/recent')
+        lines.append(f"  API keys: from ZAKOPS_API_KEYS and {key_path}")
+    lines += [
+        "  try:",
+        f'    curl -H "Authorization: Bearer {new_key or "<key>"}" {base}/api/events/recent',
+    ]
+    return lines
+
+
+def serve(settings: Settings, workers: int = 1, log_level: str = "info") -> None:
+    console = Console(soft_wrap=True)
+    new_key = ensure_key(settings)
+    for line in banner(settings, new_key, str(key_file(settings).path)):
+        console.print(line, markup=False, highlight=False, soft_wrap=True)
     configure_logging(log_level)
     uvicorn.run(
         "entrypoints.asgi:create_server_app",
