@@ -62,8 +62,9 @@ def _timeline_view(settings: Settings, store: EventStore) -> TimelineView:
 
 def _prepare_store(settings: Settings) -> None:
     if settings.store == "postgres":
-        from adapters.persistence.postgres import ensure_schema
+        from adapters.persistence.postgres import ensure_database, ensure_schema
 
+        ensure_database(settings.dsn())
         ensure_schema(settings.dsn(), settings.postgres_schema)
 
 

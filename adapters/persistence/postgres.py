@@ -7,6 +7,7 @@ import psycopg
 from eventsourcing.postgres import PostgresFactory
 from eventsourcing.utils import Environment
 from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from adapters.persistence.schema import INIT_LOCK
 
@@ -27,6 +28,36 @@ class DsnPostgresFactory(PostgresFactory):
         conninfo = self.env.get(self.POSTGRES_CONNINFO)
         if conninfo:
             self.datastore.pool.conninfo = conninfo  # not opened yet: every connection gets it
+
+
+class DatabaseMissing(ConnectionError):
+    """The configured database does not exist and this role may not create it."""
+
+
+def ensure_database(dsn: str) -> bool:
+    """Create the DSN's database when it is missing and the role may (returns True when it
+    did); otherwise raise `DatabaseMissing` saying how to create it."""
+    try:
+        psycopg.connect(dsn, autocommit=True, connect_timeout=5).close()
+        return False
+    except psycopg.OperationalError as error:
+        if "does not exist" not in str(error) or "database" not in str(error):
+            raise
+    info = conninfo_to_dict(dsn)
+    name, role = str(info.get("dbname") or ""), str(info.get("user") or "")
+    maintenance = make_conninfo(dsn, dbname="postgres")
+    try:
+        with psycopg.connect(maintenance, autocommit=True, connect_timeout=5) as connection:
+            connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    except psycopg.errors.DuplicateDatabase:
+        return False  # created meanwhile by another process
+    except (psycopg.errors.InsufficientPrivilege, psycopg.OperationalError) as error:
+        how = f"createdb -O {role} {name}" if role else f"createdb {name}"
+        raise DatabaseMissing(
+            f"database {name!r} does not exist and this role may not create it "
+            f"({type(error).__name__}); as a role that may, run: {how}"
+        ) from None
+    return True
 
 
 def ensure_schema(dsn: str, schema: str) -> None:
