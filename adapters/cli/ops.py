@@ -10,7 +10,7 @@ from rich.progress import Progress
 
 from adapters.cli.context import CliContext, Hooks
 from adapters.cli.output import console, print_json, table
-from adapters.cli.runtime import Lazy, guarded
+from adapters.cli.runtime import Lazy, catch_up_projections, guarded
 from adapters.keys import tokens
 from adapters.keys.tokens import RANK
 from application.projector import Projector
@@ -73,6 +73,7 @@ def register(app: typer.Typer, ctx: Lazy, hooks: Hooks) -> None:
         with Progress(console=console, transient=True) as progress:
             task = progress.add_task("writing the demo", total=None)
             session = hooks.demo(context, lambda step: progress.update(task, description=step))
+        catch_up_projections(context)
         console.print(f"[green]demo written[/green]: session {session}; try", soft_wrap=True)
         for example in (f"sessions events {session}", "runs list", "jobs list --status dlq"):
             console.print(f"  zakops {example}", markup=False, soft_wrap=True)

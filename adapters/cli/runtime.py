@@ -17,6 +17,7 @@ from eventsourcing.persistence import InterfaceError, OperationalError
 
 from adapters.cli.context import CliContext, Hooks, Overrides
 from adapters.cli.output import errors
+from application.projector import Projector
 from domain.errors import DomainError, InvalidInput, NotFound
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -85,3 +86,37 @@ class Lazy:
         if self._context is not None:
             self._context.close()
             self._context = None
+
+
+def catch_up_projections(context: CliContext) -> None:
+    """After a write: bring each enabled projection (the legacy tables, with
+    ZAKOPS_LEGACY_DSN) up to the log, so the CLI never leaves them behind; when that fails,
+    say how far behind they are and how to catch up."""
+    for name, projector in context.projectors.items():
+        try:
+            projector.catch_up()
+            parked = projector.parked_count()
+        except Exception as error:  # the write is done: report, never undo or hide it
+            lag = _lag(projector)
+            errors.print(
+                f"{name} projection: {lag} event(s) behind ({type(error).__name__}); "
+                "`zakops projections run --once` catches it up",
+                markup=False,
+                highlight=False,
+                soft_wrap=True,
+            )
+            continue
+        if parked:
+            errors.print(
+                f"{name} projection: {parked} event(s) parked; see `zakops projections status`",
+                markup=False,
+                highlight=False,
+                soft_wrap=True,
+            )
+
+
+def _lag(projector: Projector) -> str:
+    try:
+        return str(projector.lag())
+    except Exception:  # the view itself may be what is unreachable
+        return "some"

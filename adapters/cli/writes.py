@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from adapters.cli.output import console, events_table, print_json
-from adapters.cli.runtime import Lazy, guarded
+from adapters.cli.runtime import Lazy, catch_up_projections, guarded
 from application.services.base import CommandResult, Origin
 from domain.errors import InvalidInput
 
@@ -49,6 +49,10 @@ def read_payload(payload: str) -> Any:
 def register(app: typer.Typer, ctx: Lazy, groups: dict[str, typer.Typer]) -> None:
     runs, actions, jobs = groups["runs"], groups["actions"], groups["jobs"]
 
+    def finish(result: CommandResult, as_json: bool) -> None:
+        done(result, as_json)
+        catch_up_projections(ctx())
+
     @runs.command("cancel")
     @guarded
     def cancel(
@@ -59,7 +63,9 @@ def register(app: typer.Typer, ctx: Lazy, groups: dict[str, typer.Typer]) -> Non
         as_json: Json = False,
     ) -> None:
         """Cancel a run (any state that is not terminal)."""
-        done(ctx().runs.cancel_run(run_id, reason=reason, origin=origin(actor, event_id)), as_json)
+        finish(
+            ctx().runs.cancel_run(run_id, reason=reason, origin=origin(actor, event_id)), as_json
+        )
 
     @runs.command("fail")
     @guarded
@@ -71,7 +77,7 @@ def register(app: typer.Typer, ctx: Lazy, groups: dict[str, typer.Typer]) -> Non
         as_json: Json = False,
     ) -> None:
         """Mark a run failed."""
-        done(ctx().runs.fail_run(run_id, error, origin=origin(actor, event_id)), as_json)
+        finish(ctx().runs.fail_run(run_id, error, origin=origin(actor, event_id)), as_json)
 
     @actions.command("approve")
     @guarded
@@ -80,7 +86,7 @@ def register(app: typer.Typer, ctx: Lazy, groups: dict[str, typer.Typer]) -> Non
     ) -> None:
         """Approve an action (created or quarantined)."""
         result = ctx().actions.approve(action_id, approved_by=actor, origin=origin(actor, event_id))
-        done(result, as_json)
+        finish(result, as_json)
 
     @actions.command("reject")
     @guarded
@@ -95,7 +101,7 @@ def register(app: typer.Typer, ctx: Lazy, groups: dict[str, typer.Typer]) -> Non
         result = ctx().actions.reject(
             action_id, rejected_by=actor, reason=reason, origin=origin(actor, event_id)
         )
-        done(result, as_json)
+        finish(result, as_json)
 
     @actions.command("quarantine")
     @guarded
@@ -108,7 +114,7 @@ def register(app: typer.Typer, ctx: Lazy, groups: dict[str, typer.Typer]) -> Non
     ) -> None:
         """Quarantine a new action for review."""
         result = ctx().actions.quarantine(action_id, reason=reason, origin=origin(actor, event_id))
-        done(result, as_json)
+        finish(result, as_json)
 
     @jobs.command("requeue")
     @guarded
@@ -116,7 +122,7 @@ def register(app: typer.Typer, ctx: Lazy, groups: dict[str, typer.Typer]) -> Non
         job_id: str, actor: Actor = "operator", event_id: EventId = None, as_json: Json = False
     ) -> None:
         """Give a dead-lettered job a fresh set of attempts."""
-        done(ctx().jobs.requeue(job_id, origin=origin(actor, event_id)), as_json)
+        finish(ctx().jobs.requeue(job_id, origin=origin(actor, event_id)), as_json)
 
     @app.command("emit")
     @guarded
@@ -142,4 +148,4 @@ def register(app: typer.Typer, ctx: Lazy, groups: dict[str, typer.Typer]) -> Non
             actor=actor,
         )
         events = [emitted.envelope] if emitted.envelope else []
-        done(CommandResult(events, emitted.created), as_json)
+        finish(CommandResult(events, emitted.created), as_json)

@@ -255,3 +255,26 @@ def test_tables_never_cut_ids_and_help_shows_no_type_metavars(
     for command in ([], ["runs", "list"], ["emit"], ["events", "tail"]):
         shown = zakops([], narrow, *command, "--help")
         assert "<bool>" not in shown and "<str>" not in shown, shown
+
+
+@pytest.mark.postgres
+def test_a_cli_write_catches_the_legacy_tables_up_before_it_exits(
+    store_args: list[str], env: dict[str, str]
+) -> None:
+    from tests.legacy import create_legacy_tables
+    from tests.postgres import temporary_database
+
+    with temporary_database("zakops_cli_legacy") as legacy:
+        create_legacy_tables(legacy)
+        with_legacy = {**env, "ZAKOPS_LEGACY_DSN": legacy}
+        zakops(store_args, with_legacy, "emit", "deal.created", "--payload",
+               '{"deal_id": "DL-0009", "name": "Acme"}')  # fmt: skip
+        status = json.loads(zakops(store_args, with_legacy, "projections", "status", "--json"))
+        assert [(p["name"], p["lag_events"]) for p in status["projections"]] == [("legacy", 0)]
+        import psycopg
+
+        with psycopg.connect(legacy) as connection:
+            row = connection.execute(
+                "SELECT count(*) FROM zakops.deal_events WHERE deal_id = 'DL-0009'"
+            ).fetchone()
+        assert row is not None and row[0] == 1
