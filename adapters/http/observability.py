@@ -120,12 +120,18 @@ class BodyLimit:
             await self._refuse(scope, send, 413, f"the body is over {self.limit} bytes")
 
     async def _refuse(self, scope: Scope, send: Send, status: int, detail: str) -> None:
-        title = "Request body too large" if status == 413 else "Unsupported content type"
-        await refuse(scope, send, status, title, detail)
+        if status == 413:
+            await refuse(scope, send, status, "Request body too large", detail, field="body")
+        else:
+            title = "Unsupported content type"
+            await refuse(scope, send, status, title, detail, field="content-type")
 
 
-async def refuse(scope: Scope, send: Send, status: int, title: str, detail: str) -> None:
-    """Answer with a problem before the application sees the request."""
+async def refuse(
+    scope: Scope, send: Send, status: int, title: str, detail: str, field: str | None = None
+) -> None:
+    """Answer with a problem before the application sees the request (with the same
+    `field`, `reason` and `request_id` members as the application's problems)."""
     body = json.dumps(
         {
             "type": "about:blank",
@@ -133,6 +139,9 @@ async def refuse(scope: Scope, send: Send, status: int, title: str, detail: str)
             "status": status,
             "detail": detail,
             "instance": scope.get("path"),
+            "request_id": scope.get("state", {}).get("request_id"),
+            "field": field,
+            "reason": detail,
         }
     ).encode()
     await send(

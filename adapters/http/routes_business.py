@@ -265,10 +265,6 @@ class JobResultIn(CommandIn):
     result: Any = None
 
 
-class RetryIn(CommandIn):
-    delay_seconds: float | None = Field(default=None, ge=0)
-
-
 @command(router, "/api/jobs", "worker.job_queued", "jobs")
 def enqueue(d: Deps, body: EnqueueIn, response: Response, key: IdempotencyKey = None) -> CommandOut:
     result = d.jobs.enqueue(
@@ -302,21 +298,6 @@ def fail_job(
     d: Deps, job_id: Id, body: ErrorIn, response: Response, key: IdempotencyKey = None
 ) -> CommandOut:
     return answer(d.jobs.fail(job_id, body.error, origin=body.origin(key)), response)
-
-
-@command(router, "/api/jobs/{job_id}/retry", "worker.job_retrying", "jobs")
-def retry_job(
-    d: Deps, job_id: Id, body: RetryIn, response: Response, key: IdempotencyKey = None
-) -> CommandOut:
-    result = d.jobs.retry(job_id, delay_seconds=body.delay_seconds, origin=body.origin(key))
-    return answer(result, response)
-
-
-@command(router, "/api/jobs/{job_id}/dead-letter", "worker.job_dlq", "jobs")
-def dead_letter(
-    d: Deps, job_id: Id, body: ReasonIn, response: Response, key: IdempotencyKey = None
-) -> CommandOut:
-    return answer(d.jobs.dead_letter(job_id, reason=body.reason, origin=body.origin(key)), response)
 
 
 @router.post(

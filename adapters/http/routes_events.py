@@ -76,9 +76,18 @@ def by_run(
 
 
 @router.get("/api/events/stats", dependencies=Reader, summary="Totals by type and domain")
-def stats(d: Deps, window: Annotated[str | None, Query(examples=["24h"])] = None) -> StatsOut:
+def stats(
+    d: Deps,
+    window: Annotated[str | None, Query(examples=["24h"])] = None,
+    since: Annotated[
+        datetime | None,
+        Query(description="a timezone-aware time (ISO 8601); or give `window`, not both"),
+    ] = None,
+) -> StatsOut:
+    if window is not None and since is not None:
+        raise InvalidInput("since", "give window or since, not both")
     span = parse_window(window)
-    result = d.queries.get_stats(datetime.now(UTC) - span if span else None)
+    result = d.queries.get_stats(datetime.now(UTC) - span if span else since)
     return StatsOut(
         since=result.since, total=result.total, by_type=result.by_type, by_domain=result.by_domain
     )

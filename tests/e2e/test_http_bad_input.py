@@ -56,10 +56,14 @@ def test_malformed_json_wrong_content_type_and_huge_body(client: TestClient) -> 
         "/api/events", content=b"type=x", headers={**W, "content-type": "text/plain"}
     )
     assert wrong.status_code == 415
+    assert wrong.json()["field"] == "content-type" and wrong.json()["reason"]
+    assert wrong.json()["request_id"] == wrong.headers["x-request-id"]
     huge = {"type": "custom.big", "payload": {"blob": "x" * 2_000_000}, "session_id": "s"}
     too_big = client.post("/api/events", json=huge, headers=W)
     assert too_big.status_code == 413
     assert too_big.headers["content-type"] == "application/problem+json"
+    assert too_big.json()["field"] == "body" and "bytes" in too_big.json()["reason"]
+    assert too_big.json()["request_id"] == too_big.headers["x-request-id"]
     assert total(client) == before
 
 
@@ -113,3 +117,16 @@ def test_openapi_is_complete(client: TestClient) -> None:
     assert "Problem" in spec["components"]["schemas"]
     assert "Envelope" in spec["components"]["schemas"]
     assert client.get("/docs", headers=R).status_code == 200
+
+
+def test_stats_since_is_honoured_and_checked(client: TestClient) -> None:
+    since = client.get("/api/events/stats?since=2000-01-01T00:00:00Z", headers=R)
+    assert (since.status_code, since.json()["since"]) == (200, "2000-01-01T00:00:00Z")
+    later = client.get("/api/events/stats?since=2999-01-01T00:00:00Z", headers=R).json()
+    assert later["total"] == 0
+    naive = client.get("/api/events/stats?since=2000-01-01T00:00:00", headers=R)
+    assert (naive.status_code, naive.json()["field"]) == (422, "since")
+    both = client.get("/api/events/stats?since=2000-01-01T00:00:00Z&window=1h", headers=R)
+    assert both.status_code == 422
+    unknown = client.get("/api/events/recent?types=bogus", headers=R)
+    assert unknown.status_code == 422 and "deal.created" in unknown.json()["detail"]
