@@ -23,7 +23,10 @@ def configured(
     request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[str]:
     """Only ZAKOPS_* variables: the composition root builds the application on first use."""
+    from entrypoints.container import wire_python_api
     from entrypoints.events import reset_default_container
+
+    wire_python_api()  # as importing entrypoints.events did (another test may have unwired it)
 
     monkeypatch.chdir(tmp_path)  # no stray .env
     if request.param == "postgres":
