@@ -4,6 +4,7 @@ the whole DSN must reach its connections."""
 from __future__ import annotations
 
 import psycopg
+from eventsourcing.persistence import AggregateRecorder
 from eventsourcing.postgres import PostgresFactory
 from eventsourcing.utils import Environment
 from psycopg import sql
@@ -28,6 +29,14 @@ class DsnPostgresFactory(PostgresFactory):
         conninfo = self.env.get(self.POSTGRES_CONNINFO)
         if conninfo:
             self.datastore.pool.conninfo = conninfo  # not opened yet: every connection gets it
+
+    def aggregate_recorder(self, purpose: str = "events") -> AggregateRecorder:
+        # The snapshots table too is created under the initialisers' lock: two processes
+        # creating it at once collide on its row type in pg_type.
+        from adapters.persistence.recorders import initialising
+
+        with initialising(self.datastore):
+            return super().aggregate_recorder(purpose)
 
 
 class DatabaseMissing(ConnectionError):

@@ -17,7 +17,8 @@ reading anything back.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 from uuid import UUID
 
@@ -29,6 +30,7 @@ from eventsourcing.persistence import (
 from eventsourcing.popo import POPOApplicationRecorder, POPOFactory
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteDatastore
+from psycopg import Connection
 from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Composed
 
@@ -38,6 +40,18 @@ from adapters.timeline.memory import MemoryEventTable
 from domain.envelope import Envelope
 
 Written = list[Envelope | None]
+
+
+@contextmanager
+def initialising(datastore: PostgresDatastore) -> Iterator[Connection[Any]]:
+    """Hold the initialisers' advisory lock (one process at a time creates or upgrades
+    tables: concurrent `CREATE ... IF NOT EXISTS` race on the catalogue's unique indexes)."""
+    with datastore.get_connection() as connection:
+        connection.execute("SELECT pg_advisory_lock(%s)", (schema.INIT_LOCK,))
+        try:
+            yield connection
+        finally:
+            connection.execute("SELECT pg_advisory_unlock(%s)", (schema.INIT_LOCK,))
 
 
 def _rows(stored_events: Sequence[StoredEvent]) -> list[EventRow]:
@@ -76,13 +90,9 @@ class EnvelopePostgresRecorder(PostgresApplicationRecorder):
     def create_table(self) -> None:
         # One initialiser at a time across processes (the library's CREATE ... IF NOT EXISTS
         # statements race otherwise); an older table gets its envelope columns first.
-        with self.datastore.get_connection() as connection:
-            connection.execute("SELECT pg_advisory_lock(%s)", (schema.INIT_LOCK,))
-            try:
-                schema.upgrade_postgres(connection, self.datastore.schema, self.events_table_name)
-                super().create_table()
-            finally:
-                connection.execute("SELECT pg_advisory_unlock(%s)", (schema.INIT_LOCK,))
+        with initialising(self.datastore) as connection:
+            schema.upgrade_postgres(connection, self.datastore.schema, self.events_table_name)
+            super().create_table()
 
     # The library retries each call ten times, 0.2 s apart, each attempt waiting up to the
     # pool timeout: in an outage a request hung for tens of seconds. Connections are checked
