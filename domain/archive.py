@@ -65,7 +65,7 @@ class Archive(ZakopsAggregate):
 
     def record(self, meta: EventMeta, at: datetime, type_name: str, payload: Payload) -> Applied:
         """Record one imported event (once per event_id)."""
-        applied = self.already_applied(meta, type_name, payload)
+        applied = self.already_applied(meta)
         if applied is not None:
             return applied
         self._imported(meta=meta, timestamp=at, payload=payload, name=type_name)

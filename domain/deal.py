@@ -112,7 +112,7 @@ class Deal(ZakopsAggregate):
         self, meta: EventMeta, at: datetime, payload: p.DealStageChangedPayload
     ) -> Applied | None:
         """Move to `payload.to_stage`; a move to the current stage is a no-op (None)."""
-        applied = self.already_applied(meta, "deal.stage_changed", payload)
+        applied = self.already_applied(meta)
         if applied is not None:
             return applied
         if payload.deal_id != self.deal_id:

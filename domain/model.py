@@ -139,7 +139,7 @@ class ZakopsAggregate(BaseAggregate[UUID]):
         if len(seen) > RECENT_IDS:
             del seen[next(iter(seen))]  # the oldest (dicts keep insertion order)
 
-    def already_applied(self, meta: EventMeta, type_name: str, payload: Payload) -> Applied | None:
+    def already_applied(self, meta: EventMeta) -> Applied | None:
         """The original event for an event_id among the recent ones (None otherwise)."""
         version = self.__dict__.get("recent_ids", {}).get(meta.event_id)
         if version is None:
@@ -148,7 +148,7 @@ class ZakopsAggregate(BaseAggregate[UUID]):
 
     def created_again(self, meta: EventMeta, type_name: str, payload: Payload) -> Applied:
         """A create command for an existing aggregate: a duplicate, or `AlreadyExists`."""
-        applied = self.already_applied(meta, type_name, payload)
+        applied = self.already_applied(meta)
         if applied is None:
             raise AlreadyExists(self.KIND, self.key)
         return applied
@@ -211,7 +211,7 @@ def decide(
     The duplicate check comes first, so a repeated command is answered even when the
     aggregate has since moved to a state where the command itself would be refused.
     """
-    applied = aggregate.already_applied(meta, type_name, payload)
+    applied = aggregate.already_applied(meta)
     if applied is not None:
         return applied
     check()
