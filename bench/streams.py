@@ -157,10 +157,6 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def open_streams_count(pid: int) -> int:
-    return len(os.listdir(f"/proc/{pid}/fd"))
-
-
 async def _post(
     base: str, sessions: list[str], events: int, gap: float
 ) -> tuple[dict[int, float], list[float]]:

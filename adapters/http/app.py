@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
+from prometheus_client import Gauge
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 from starlette.types import Receive, Scope, Send
@@ -74,6 +75,11 @@ def make_app(deps: ApiDeps) -> FastAPI:
         {p.name: lag_of(p) for p in deps.projectors},
         {p.name: parked_of(p) for p in deps.projectors},
     )
+    Gauge(
+        "zakops_live_streams",
+        "Live streams open in this process",
+        registry=app.state.metrics.registry,
+    ).set_function(lambda: float(hub.subscribers))
     problems.install(app)
     app.add_middleware(
         observability.BodyLimit, limit=deps.max_body_bytes, form_paths=deps.own_auth_paths

@@ -78,11 +78,6 @@ class StreamSlots:
             else:
                 self._open.pop(key, None)
 
-    def open(self, secret: str | None) -> int:
-        key = hashlib.sha256((secret or "").encode()).hexdigest()[:32]
-        with self._lock:
-            return self._open.get(key, 0)
-
 
 Kind = Literal["session", "run", "log"]
 

@@ -14,7 +14,7 @@ from pydantic import SecretStr
 
 from entrypoints.asgi import create_app
 from entrypoints.settings import Settings
-from tests.e2e.conftest import KEYS, R, W
+from tests.e2e.conftest import KEYS, OP, R, W
 from tests.e2e.server import running
 
 
@@ -117,6 +117,8 @@ def test_streams_per_key_are_capped_and_given_back_when_closed(base_url: str) ->
                 assert third.json()["title"] == "Too many streams"
             with client.stream("GET", url, headers=W) as other_key:
                 assert other_key.status_code == 200  # another key has its own slots
+                metrics = client.get("/metrics", headers=OP).text
+                assert "zakops_live_streams 3.0" in metrics  # the two readers' and this one
         deadline = time.monotonic() + 5
         while True:  # both closed: their slots come back
             with client.stream("GET", url, headers=R) as again:
