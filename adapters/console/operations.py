@@ -62,34 +62,26 @@ def chart(window: ActivityWindow) -> dict[str, Any]:
     }
 
 
-@router.get("/", response_class=HTMLResponse)
-def activity(request: Request, d: Deps, who: Look) -> HTMLResponse:
+def activity_now(request: Request, d: Deps) -> dict[str, Any]:
+    """Counters, newest events and the chart, as the page and its 2 s poll show them."""
     window: ActivityWindow = request.app.state.console.window
     window.refresh()
-    return page(
-        request,
-        "activity.html",
-        who,
-        c=counters(d, window),
-        feed=[e.model_dump(mode="json") for e in d.queries.get_recent(FEED)],
-        chart=chart(window),
-        nav="activity",
-    )
+    return {
+        "c": counters(d, window),
+        "feed": [e.model_dump(mode="json") for e in d.queries.get_recent(FEED)],
+        "chart": chart(window),
+    }
+
+
+@router.get("/", response_class=HTMLResponse)
+def activity(request: Request, d: Deps, who: Look) -> HTMLResponse:
+    return page(request, "activity.html", who, **activity_now(request, d), nav="activity")
 
 
 @router.get("/activity/live", response_class=HTMLResponse)
 def activity_live(request: Request, d: Deps, who: Look) -> HTMLResponse:
     """What the Activity page polls every 2 s: counters, feed and chart in one fragment."""
-    window: ActivityWindow = request.app.state.console.window
-    window.refresh()
-    return page(
-        request,
-        "_activity_live.html",
-        who,
-        c=counters(d, window),
-        feed=[e.model_dump(mode="json") for e in d.queries.get_recent(FEED)],
-        chart=chart(window),
-    )
+    return page(request, "_activity_live.html", who, **activity_now(request, d))
 
 
 @router.get("/operations", response_class=HTMLResponse)
@@ -110,14 +102,12 @@ def operations(request: Request, d: Deps, who: Look) -> HTMLResponse:
 def projection_command(
     request: Request, d: Deps, who: Operator, name: str, verb: str
 ) -> HTMLResponse:
-    for projector in d.projectors:
-        if projector.name == name:
-            if verb == "rebuild":
-                message = f"rebuilt {name} up to position {projector.rebuild()}"
-            elif verb == "retry":
-                outcome = projector.retry()
-                message = f"{outcome.written} written, {outcome.still_parked} still parked"
-            else:
-                raise NotFound("projection command", verb)
-            return page(request, "_notice.html", who, message=message, ok=True)
-    raise NotFound("projection", name)
+    projector = d.projector(name)
+    if verb == "rebuild":
+        message = f"rebuilt {name} up to position {projector.rebuild()}"
+    elif verb == "retry":
+        outcome = projector.retry()
+        message = f"{outcome.written} written, {outcome.still_parked} still parked"
+    else:
+        raise NotFound("projection command", verb)
+    return page(request, "_notice.html", who, message=message, ok=True)

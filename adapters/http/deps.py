@@ -14,6 +14,7 @@ from application.services.deals import DealService
 from application.services.jobs import JobService
 from application.services.runs import RunService
 from application.services.sessions import SessionService
+from domain.errors import NotFound
 
 
 @dataclass
@@ -38,3 +39,10 @@ class ApiDeps:
     # Given the live follower's wake-up call, arrange for it to be called after commits
     # (this process's, and other processes' where the store can tell); returns a stop.
     live_wakeups: Callable[[Callable[[], None]], Callable[[], None]] | None = None
+
+    def projector(self, name: str) -> Projector:
+        """The projection of that name (`NotFound` otherwise), for the operator routes."""
+        for projector in self.projectors:
+            if projector.name == name:
+                return projector
+        raise NotFound("projection", name)

@@ -15,7 +15,6 @@ from adapters.http.jsonbody import JsonRoute
 from adapters.http.routes_business import listing
 from adapters.http.schemas import Health, RetryOut, SessionOut, StateOut, StatePage
 from application.queries import MAX_OFFSET
-from domain.errors import NotFound
 
 router = APIRouter(responses=ERRORS, route_class=JsonRoute)
 READY_TIMEOUT_SECONDS = 1.0
@@ -122,10 +121,7 @@ def metrics(request: Request) -> Response:
     summary="Operator: drop a projection's rows and replay the log into it",
 )
 def rebuild_projection(d: Deps, name: Annotated[str, Path(max_length=64)]) -> Health:
-    for projector in d.projectors:
-        if projector.name == name:
-            return Health(status="rebuilt", position=projector.rebuild())
-    raise NotFound("projection", name)
+    return Health(status="rebuilt", position=d.projector(name).rebuild())
 
 
 @router.post(
@@ -135,8 +131,5 @@ def rebuild_projection(d: Deps, name: Annotated[str, Path(max_length=64)]) -> He
     summary="Operator: write a projection's parked events again (after fixing the cause)",
 )
 def retry_projection(d: Deps, name: Annotated[str, Path(max_length=64)]) -> RetryOut:
-    for projector in d.projectors:
-        if projector.name == name:
-            outcome = projector.retry()
-            return RetryOut(name=name, written=outcome.written, still_parked=outcome.still_parked)
-    raise NotFound("projection", name)
+    outcome = d.projector(name).retry()
+    return RetryOut(name=name, written=outcome.written, still_parked=outcome.still_parked)
