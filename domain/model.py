@@ -181,10 +181,15 @@ class AggregateCreated(ZakopsAggregate.Event, CanInitAggregate[UUID]):
 
 
 def stamp_meta(meta: EventMeta, type_name: str, correlation: str | None) -> EventMeta:
-    update: dict[str, Any] = {"schema_version": resolve(type_name).schema_version}
+    """`meta` with its type's schema version and, when it names none, the default
+    correlation; the same object when it already carries both (no copy)."""
+    update: dict[str, Any] = {}
+    version = resolve(type_name).schema_version
+    if meta.schema_version != version:
+        update["schema_version"] = version
     if meta.correlation_id is None and correlation is not None:
         update["correlation_id"] = correlation
-    return meta.model_copy(update=update)
+    return meta.model_copy(update=update) if update else meta
 
 
 def require_aware(at: datetime) -> datetime:

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import json
-import threading
-import time
+import os
+import select
+import subprocess
+import sys
 from pathlib import Path
+from typing import IO
 
 import pytest
 from typer.testing import CliRunner
 
 from adapters.cli.app import make_cli
-from entrypoints.cli import build_context, hooks
+from entrypoints.cli import hooks
 from entrypoints.settings import Settings
 
 runner = CliRunner()
@@ -136,38 +139,42 @@ def test_operator_commands_refusals_and_bad_input(
     zakops(store_args, env, "keys", "create", "--role", "admin", code=2)
 
 
-def test_tail_follow_receives_an_event_written_by_another_thread(
-    store_args: list[str], env: dict[str, str], http_settings: Settings
+def test_tail_follow_prints_an_event_written_after_it_started(
+    store_args: list[str], env: dict[str, str]
 ) -> None:
+    """The real `zakops` process: the second event is written only once tail has printed
+    the first, so replay alone cannot satisfy the test; tail must pick it up live."""
     zakops(store_args, env, "emit", "custom.first", "--session", "s-t")
-
-    def writer() -> None:
-        time.sleep(0.5)
-        context = build_context_for(http_settings)
-        try:
-            context.emitter.emit("custom.later", {"n": 1}, session_id="s-t")
-        finally:
-            context.close()
-
-    thread = threading.Thread(target=writer)
-    thread.start()
-    out = zakops(store_args, env, "events", "tail", "--session", "s-t", "--follow",
-                 "--max-events", "2", "--poll", "0.05", "--json")  # fmt: skip
-    thread.join()
-    lines = [json.loads(line) for line in out.strip().splitlines()]
-    assert [(e["type"], e["seq"]) for e in lines] == [("custom.first", 1), ("custom.later", 2)]
+    tail = ["events", "tail", "--session", "s-t", "--follow", "--max-events", "2", "--json"]
+    command = [sys.executable, "-m", "entrypoints.cli", *store_args, *tail, "--poll", "0.05"]
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, **env, "ZAKOPS_ENV_FILE": ""},
+    )  # fmt: skip
+    try:
+        assert process.stdout is not None
+        first = json.loads(_line_within(process.stdout, 60))
+        assert (first["type"], first["seq"]) == ("custom.first", 1)
+        zakops(store_args, env, "emit", "custom.later", "--session", "s-t", "--payload", '{"n": 1}')
+        second = json.loads(_line_within(process.stdout, 30))
+        assert (second["type"], second["seq"], second["payload"]) == ("custom.later", 2, {"n": 1})
+        assert process.wait(timeout=30) == 0  # --max-events 2: done
+    finally:
+        process.kill()
+        process.wait()
     resumed = zakops(
         store_args, env, "events", "tail", "--session", "s-t", "--since-seq", "1", "--json"
     )
     assert [json.loads(line)["seq"] for line in resumed.strip().splitlines()] == [2]
 
 
-def build_context_for(settings: Settings):  # type: ignore[no-untyped-def]  # test helper
-    from adapters.cli.context import Overrides
-
-    if settings.store == "postgres":
-        return build_context(Overrides(dsn=settings.dsn()))
-    return build_context(Overrides(store="sqlite", sqlite_path=str(settings.sqlite_path)))
+def _line_within(stream: IO[str], seconds: float) -> str:
+    """The next line of `stream`, or a failure after `seconds` (a tail that never prints)."""
+    ready, _, _ = select.select([stream], [], [], seconds)
+    assert ready, f"no line within {seconds} s"
+    line = stream.readline()
+    assert line, "the process ended without printing"
+    return line
 
 
 def test_help_reads_well() -> None:

@@ -7,7 +7,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,7 +16,7 @@ import pytest
 from psycopg.rows import dict_row
 from pydantic import SecretStr
 
-from application.legacy import LegacyImporter, LegacyProjector
+from application.legacy import LegacyImporter, LegacyItem, LegacyProjector
 from entrypoints.container import Container, build, close, init_db
 from entrypoints.settings import Settings
 from tests.legacy import ROOT, create_legacy_tables
@@ -373,3 +373,50 @@ def test_events_about_foreign_rows_never_update_them(app: Container, dsn: str) -
         assert {k: new[k] for k in old} == old, table
     # the events themselves did land: the rows were spared, not the log
     assert len(after["agent_events"]) > len(before["agent_events"])
+
+
+def test_a_second_worker_that_loses_the_race_goes_on_from_the_winners_position(
+    app: Container, dsn: str
+) -> None:
+    """Two workers (two containers, as two processes would have) read the same batch; the
+    first commits it; the second's commit is refused (`ProjectionConflict`) because the
+    tracking moved, so it re-reads the position and writes nothing twice."""
+    drive_run(app)
+    winner = legacy(app)
+    other = build(app.settings())
+    try:
+        loser = other.legacy()
+        assert loser is not None
+        real_log, real_commit = loser.log, loser.view.commit
+        refused: list[Exception] = []
+
+        class LetTheWinnerGoFirst:
+            """The loser's log: right after the loser has read its batch, the winner
+            projects everything (as if it had been a moment faster)."""
+
+            def __getattr__(self, name: str) -> Any:
+                return getattr(real_log, name)
+
+            def log_after(self, position: int, limit: int) -> Any:
+                found = real_log.log_after(position, limit)
+                if found and winner.view_position() < found[-1].position:
+                    winner.catch_up()
+                return found
+
+        def commit(items: Sequence[LegacyItem], position: int, expected: int) -> None:
+            try:
+                real_commit(items, position, expected)
+            except Exception as error:
+                refused.append(error)
+                raise
+
+        loser.log = LetTheWinnerGoFirst()  # a delegating stand-in
+        loser.view.commit = commit  # type: ignore[method-assign]  # observed, not replaced
+        head = app.store().head()
+        assert loser.catch_up() == head
+        assert [type(e).__name__ for e in refused] == ["ProjectionConflict"]
+        assert winner.view_position() == loser.view_position() == head
+        events = rows(dsn, "SELECT sequence_number FROM zakops.agent_events WHERE run_id = 'r-1'")
+        assert sorted(e["sequence_number"] for e in events) == list(range(8))  # once each
+    finally:
+        close(other)
