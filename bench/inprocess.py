@@ -65,6 +65,18 @@ def bare_saves(app: _Bare, events: int) -> float:
     return rate(events, time.perf_counter() - start)
 
 
+def bare_batches(app: _Bare, batches: int, size: int = BATCH) -> float:
+    """Events/s of `batches` saves of `size` new events each, on one aggregate."""
+    aggregate = Aggregate()
+    app.save(aggregate)
+    start = time.perf_counter()
+    for _ in range(batches):
+        for _ in range(size):
+            aggregate.trigger_event(Aggregate.Event)
+        app.save(aggregate)
+    return rate(batches * size, time.perf_counter() - start)
+
+
 def open_run(app: Container, session_id: str, run_id: str) -> None:
     app.runs().create_run(session_id, run_id)
     app.runs().start_run(run_id)

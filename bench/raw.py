@@ -32,6 +32,8 @@ EVENT_TYPE = "agent.thinking"
 Row = tuple[str, str, datetime, str, int, str | None, str | None, bytes]
 # the same row with the timestamp as ISO-8601 text, as SQLite stores it
 SQLiteRow = tuple[str, str, str, str, int, str | None, str | None, bytes]
+# rows of one batch: (session, first seq, count) -> rows
+BuildRows = Callable[[str, int, int], list[Row]]
 
 _COLUMNS = "event_id, type, timestamp, session_id, seq, run_id, correlation_id, state"
 
@@ -196,6 +198,17 @@ class RawPostgres:
                     conn.commit()
             return time.perf_counter() - start
 
+    def built_batches(self, batches: int, size: int, build: BuildRows) -> float:
+        """As `batches`, but each batch's rows are built by `build` inside the clock."""
+        session = _new_session("built")
+        with self._connect() as conn:
+            start = time.perf_counter()
+            with conn.cursor() as cur:
+                for b in range(batches):
+                    cur.executemany(self._insert, build(session, b * size + 1, size))
+                    conn.commit()
+            return time.perf_counter() - start
+
     def count(self) -> int:
         with psycopg.connect(self.dsn) as conn:
             query = sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(self.schema, "events"))
@@ -309,6 +322,21 @@ class RawSQLite:
             for batch in data:
                 conn.execute("BEGIN IMMEDIATE")
                 conn.executemany(_SQLITE_INSERT, batch)
+                conn.execute("COMMIT")
+            return time.perf_counter() - start
+        finally:
+            conn.close()
+
+    def built_batches(self, batches: int, size: int, build: BuildRows) -> float:
+        """As `batches`, but each batch's rows are built by `build` inside the clock."""
+        session = _new_session("built")
+        conn = self._connect()
+        try:
+            start = time.perf_counter()
+            for b in range(batches):
+                rows = _iso(build(session, b * size + 1, size))
+                conn.execute("BEGIN IMMEDIATE")
+                conn.executemany(_SQLITE_INSERT, rows)
                 conn.execute("COMMIT")
             return time.perf_counter() - start
         finally:

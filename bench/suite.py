@@ -12,6 +12,7 @@ from rich.console import Console
 from bench import http, inprocess, streams
 from bench.backends import Backend, fresh_app
 from bench.console import bench_console
+from bench.floor import typed_rows
 from bench.raw import rss_mb
 from bench.report import Clock, Row, Target, medians, ms, per_s, percentile, rate
 
@@ -129,25 +130,51 @@ def single_commands(backend: Backend, sizes: Sizes, _: Console) -> list[Row]:
 
 
 def batches(backend: Backend, sizes: Sizes, _: Console) -> list[Row]:
-    count = sizes.batches
-    with backend.raw("batch") as raw, fresh_app(backend, "batch") as app:
+    """Ours beside raw `executemany`, and, to show where the time goes, the same raw inserts
+    with the least Python a typed event needs (bench/floor.py) and the bare library saving
+    100 of its own events at a time."""
+    count, size = sizes.batches, inprocess.BATCH
+    with (
+        backend.raw("batch") as raw,
+        fresh_app(backend, "batch") as app,
+        inprocess.bare_library(backend) as bare,
+    ):
         inprocess.batches(app, "warm", 2)
-        raw.batches(2, inprocess.BATCH)
+        raw.batches(2, size)
+        raw.built_batches(2, size, typed_rows)
+        inprocess.bare_batches(bare, 2)
         got = medians(
             sizes.rounds,
             {
-                "raw": lambda: rate(count * inprocess.BATCH, raw.batches(count, inprocess.BATCH)),
+                "raw": lambda: rate(count * size, raw.batches(count, size)),
                 "ours": lambda: inprocess.batches(app, "batch", count),
+                "floor": lambda: rate(count * size, raw.built_batches(count, size, typed_rows)),
+                "bare": lambda: inprocess.bare_batches(bare, count),
             },
         )
+    baseline = f"raw executemany of 100 {per_s(got['raw'])}"
     return [
         Row(
             backend.name,
             "(2) Emitter.emit_batch of 100, sequential",
             per_s(got["ours"]),
-            f"raw executemany of 100 {per_s(got['raw'])}",
+            baseline,
             got["ours"] / got["raw"],
             Target(">=", 0.5),
+        ),
+        Row(
+            backend.name,
+            "(2) floor: typed payload + id + JSON + raw executemany",
+            per_s(got["floor"]),
+            baseline,
+            got["floor"] / got["raw"],
+        ),
+        Row(
+            backend.name,
+            "(2) bare library, 100 untyped events per save",
+            per_s(got["bare"]),
+            baseline,
+            got["bare"] / got["raw"],
         ),
     ]
 
