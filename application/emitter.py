@@ -6,9 +6,10 @@ event to its aggregate's command: run-scoped types to the Run, `deal.*` to the D
 `action.*` to the Action, `worker.*` to the Job, `custom.*` and `system.*` to the Session.
 A repeated `event_id` returns the original envelope (`created=False`).
 
-A batch is decided as a whole and saved in one transaction: every aggregate it touches is
-loaded once, all commands run in order, and one `save` writes the lot, so a batch that
-contains a refused or invalid event writes nothing.
+A batch goes through the services' one write loop (`application.services.base.execute`) as
+a whole: every aggregate it touches is loaded once, all commands run in order, and one
+transaction writes the lot, so a batch that contains a refused or invalid event writes
+nothing.
 """
 
 from __future__ import annotations
@@ -19,23 +20,19 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
-from eventsourcing.persistence import IntegrityError
-
 from application.services.base import (
     AggregateService,
+    Command,
+    CommandResult,
     Origin,
     Services,
     aggregate_key,
-    check_original,
-    check_same,
-    knows,
+    execute,
     new_meta,
 )
 from domain.envelope import Envelope
-from domain.errors import ConcurrencyConflict, EventIdConflict, InvalidInput
-from domain.model import Applied, EventMeta, ZakopsAggregate
-from domain.payloads import Payload
-from domain.taxonomy import EventTypeSpec, resolve
+from domain.errors import InvalidInput
+from domain.taxonomy import resolve
 
 _context: ContextVar[tuple[str | None, str | None]] = ContextVar(
     "zakops_run_context", default=(None, None)
@@ -77,15 +74,6 @@ class Emitted:
     created: bool
 
 
-@dataclass(frozen=True)
-class _Decided:
-    spec: EventTypeSpec
-    key: str
-    payload: Payload
-    meta: EventMeta
-    given_id: bool
-
-
 class Emitter:
     def __init__(self, deps: Services, services: dict[str, AggregateService[Any]]) -> None:
         self.deps = deps
@@ -111,67 +99,10 @@ class Emitter:
 
     def emit_batch(self, requests: Sequence[EmitRequest]) -> list[Emitted]:
         """Emit many events at once: all or nothing, one transaction."""
-        if not requests:
-            return []
-        decided = [self._validate_at(i, r, len(requests)) for i, r in enumerate(requests)]
-        owners: dict[str, tuple[str, str]] = {}
-        for item in decided:
-            slot = owners.setdefault(item.meta.event_id, (item.spec.aggregate, item.key))
-            if slot != (item.spec.aggregate, item.key):
-                raise EventIdConflict(item.meta.event_id, "the batch uses it for two aggregates")
-        keys = [f"{item.spec.aggregate}:{item.key}" for item in decided]
-        with self.deps.serialised(*keys):
-            for attempt in range(self.deps.retries):
-                try:
-                    return self._write(decided)
-                except IntegrityError:
-                    for item in decided:  # someone else wrote first: reload and decide again
-                        self.deps.store.forget(self.services[item.spec.aggregate].id_for(item.key))
-                    self.deps.backoff(attempt)
-        raise ConcurrencyConflict("the batch's aggregates kept changing; try again")
+        commands = [self._validate_at(i, r, len(requests)) for i, r in enumerate(requests)]
+        return [_emitted(c, r) for c, r in zip(commands, execute(self.deps, commands), strict=True)]
 
-    def _write(self, decided: list[_Decided]) -> list[Emitted]:
-        at = self.deps.clock.now()
-        stored = self.deps.stored([d.meta.event_id for d in decided if d.given_id])
-        loaded: dict[tuple[str, str], ZakopsAggregate | None] = {}
-        answers: list[Applied | Envelope | None] = []
-        for item in decided:
-            service = self.services[item.spec.aggregate]
-            slot = (item.spec.aggregate, item.key)
-            if slot not in loaded:
-                loaded[slot] = service.try_load(item.key)
-            original = stored.get(item.meta.event_id) if item.given_id else None
-            if original is not None and not knows(loaded[slot], item.meta.event_id):
-                check_original(original, *slot, item.spec.name, item.payload)
-                answers.append(original)
-                continue
-            aggregate, applied = service.decide(
-                loaded[slot], item.key, item.spec.name, item.payload, item.meta, at
-            )
-            loaded[slot] = aggregate
-            answers.append(applied)
-        changed = [agg for agg in loaded.values() if agg is not None and agg.pending_events]
-        written = {e.event_id: e for e in self.deps.write(*changed)} if changed else {}
-        return [self._answer(d, a, written) for d, a in zip(decided, answers, strict=True)]
-
-    def _answer(
-        self, item: _Decided, answer: Applied | Envelope | None, written: dict[str, Envelope]
-    ) -> Emitted:
-        if answer is None:
-            return Emitted(None, created=False)  # a no-op
-        if isinstance(answer, Envelope):
-            return Emitted(answer, created=False)  # a repeat of a stored event
-        if answer.new:
-            return Emitted(written[answer.event_id], created=True)
-        original = written.get(answer.event_id)  # repeated within this batch
-        if original is None:
-            original = self.deps.stored([answer.event_id]).get(answer.event_id)
-        if original is None:
-            raise ConcurrencyConflict(f"event {answer.event_id} is being written; try again")
-        check_same(original, item.spec.name, item.payload)
-        return Emitted(original, created=False)
-
-    def _validate_at(self, index: int, request: EmitRequest, count: int) -> _Decided:
+    def _validate_at(self, index: int, request: EmitRequest, count: int) -> Command:
         """`validate`, naming the event's place in a batch (`events.2.session_id`)."""
         try:
             return self.validate(request)
@@ -182,7 +113,7 @@ class Emitter:
             error.args = (f"{error.field}: {error.reason}",)
             raise
 
-    def validate(self, request: EmitRequest) -> _Decided:
+    def validate(self, request: EmitRequest) -> Command:
         """Taxonomy, envelope and payload rules; defaults from the run context."""
         spec = resolve(request.type)
         payload = spec.parse_payload(request.payload)
@@ -208,4 +139,12 @@ class Emitter:
         )
         meta = new_meta(self.deps.ids, origin, session_id, run_id)
         key = aggregate_key(spec.aggregate, payload, session_id, run_id)
-        return _Decided(spec, key, payload, meta, request.event_id is not None)
+        service = self.services[spec.aggregate]
+        return Command(service, key, spec.name, payload, meta, request.event_id is not None)
+
+
+def _emitted(command: Command, result: CommandResult) -> Emitted:
+    """A command's result as the emitter answers it: the envelope of its own event id."""
+    mine = [e for e in result.events if e.event_id == command.meta.event_id]
+    envelope = mine[0] if mine else (result.events[0] if result.events else None)
+    return Emitted(envelope, created=result.written and envelope is not None)

@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 from uuid import UUID
 
-from eventsourcing.application import Application, ProcessingEvent, project_aggregate
+from eventsourcing.application import Application, project_aggregate
 from eventsourcing.domain import Snapshot
 from eventsourcing.utils import Environment, EnvType
 
@@ -78,16 +78,20 @@ class EventStore(Application[UUID]):
     def commit(self, changes: Sequence[tuple[ZakopsAggregate, Sequence[Any]]]) -> list[Any]:
         """Store the collected events of these aggregates in one transaction and return
         what the recorder wrote for each event, in order: its envelope with `position` and
-        `seq` (None for internal events). Saved aggregates go into the cache."""
-        processing = ProcessingEvent[UUID]()
-        for aggregate, events in changes:
-            processing.events.extend(events)
-            processing.aggregates[aggregate.id] = aggregate
+        `seq` (None for internal events). Saved aggregates go into the cache, and a save
+        that crosses a snapshot interval snapshots the aggregate it has in hand.
+
+        Built on the library's public parts (`events.put`, `repository.cache`, `snapshots`)
+        rather than `save`, because the events were collected before (the group writer
+        keeps them to write each command again on its own if its group fails) and because
+        the library's snapshotting reloads every aggregate from the store to snapshot it."""
         written: list[Any] = []
-        processing.saved_kwargs["written"] = written
-        recordings = self._record(processing)
-        self._take_snapshots(processing)
-        self._notify(recordings)
+        self.events.put([event for _, events in changes for event in events], written=written)
+        cache = self.repository.cache
+        if cache is not None:
+            for aggregate, _ in changes:
+                cache.put(aggregate.id, aggregate)
+        self._snapshot_crossings(changes)
         for listener in self.on_commit:
             listener()
         return written
@@ -123,22 +127,14 @@ class EventStore(Application[UUID]):
         aggregate = copy.deepcopy(cached)
         return project_aggregate(aggregate, newer) if newer else aggregate
 
-    def _take_snapshots(self, processing_event: ProcessingEvent[UUID]) -> None:
-        # The library reloads an aggregate from the store to snapshot it at the exact
-        # boundary version. The aggregate we just saved is already in memory, so snapshot
-        # that instead whenever a save crosses an interval boundary: same state, no reload.
+    def _snapshot_crossings(self, changes: Sequence[tuple[ZakopsAggregate, Sequence[Any]]]) -> None:
+        """Snapshot each saved aggregate whose version crossed a multiple of its interval."""
         if self.snapshots is None:
             return
-        written: dict[UUID, int] = {}
-        for event in processing_event.events:
-            written[event.originator_id] = written.get(event.originator_id, 0) + 1
-        for aggregate_id, aggregate in processing_event.aggregates.items():
+        for aggregate, events in changes:
             interval = self.snapshotting_intervals.get(type(aggregate))
-            version = getattr(aggregate, "version", 0)
-            if (
-                interval
-                and version // interval > (version - written.get(aggregate_id, 0)) // interval
-            ):
+            version = aggregate.version
+            if interval and version // interval > (version - len(events)) // interval:
                 self._snapshotter.put(Snapshot.take(aggregate))
 
     @functools.cached_property

@@ -224,48 +224,112 @@ class AggregateService(Generic[A]):
     def handle(
         self, key: str, type_name: str, payload: Payload, meta: EventMeta, given_id: bool
     ) -> CommandResult:
-        """Load, decide, write; on a conflict (another process wrote first, or the event id
-        was taken meanwhile) reload and decide again, a bounded number of times."""
-        at = self.deps.clock.now()
-        with self.deps.serialised(f"{self.aggregate.KIND}:{self.check_key(key)}"):
-            for attempt in range(self.deps.retries):
-                aggregate = self.try_load(key)
-                if given_id and not knows(aggregate, meta.event_id):
-                    known = self.stored_original(meta, key, type_name, payload)
-                    if known is not None:
-                        return known
-                decided, applied = self.decide(aggregate, key, type_name, payload, meta, at)
-                if applied is None:
-                    return CommandResult([], written=False)
-                if not applied.new:
-                    return self.original(applied, type_name, payload)
-                try:
-                    return CommandResult(self.deps.write(decided))
-                except IntegrityError:
-                    self.deps.store.forget(decided.id)
-                    given_id = True  # the id may have been taken meanwhile: look it up
-                    self.deps.backoff(attempt)
-        raise ConcurrencyConflict(f"{self.aggregate.KIND} {key} kept changing; try again")
+        """One command through the one write loop (`execute`)."""
+        return execute(self.deps, [Command(self, key, type_name, payload, meta, given_id)])[0]
 
-    # -- idempotency ---------------------------------------------------------------------
-    def original(self, applied: Applied, type_name: str, payload: Payload) -> CommandResult:
-        """The stored original of a repeated event id (a conflict if its content differs)."""
-        found = self.deps.stored([applied.event_id]).get(applied.event_id)
-        if found is None:  # not stored yet: it cannot be a repeat of a stored event
-            raise ConcurrencyConflict(f"event {applied.event_id} is being written; try again")
-        check_same(found, type_name, payload)
-        return CommandResult([found], written=False)
 
-    def stored_original(
-        self, meta: EventMeta, key: str, type_name: str, payload: Payload
-    ) -> CommandResult | None:
-        """A client-chosen event id that the store already holds: the original when it is
-        the same event of this aggregate, else `EventIdConflict`."""
-        found = self.deps.stored([meta.event_id]).get(meta.event_id)
-        if found is None:
-            return None
-        check_original(found, self.aggregate.KIND, key, type_name, payload)
-        return CommandResult([found], written=False)
+@dataclass(frozen=True)
+class Command:
+    """One command, validated, for the write loop: the event `type_name` with its payload
+    and metadata, for aggregate `key` of `service`'s kind. `given_id` says the caller chose
+    the event id, so the event may be stored already (a repeat answers the original)."""
+
+    service: AggregateService[Any]
+    key: str
+    type_name: str
+    payload: Payload
+    meta: EventMeta
+    given_id: bool = True
+
+    @property
+    def slot(self) -> tuple[str, str]:
+        return self.service.aggregate.KIND, self.key
+
+
+def execute(deps: Services, commands: Sequence[Command]) -> list[CommandResult]:
+    """The one write loop, for a single command and for a batch alike.
+
+    The commands' aggregates are serialised in this process; each is loaded once (from the
+    cache as this process saved it); every command is decided in order; what they decided
+    is written in one transaction through the group commit, so a batch is all or nothing.
+    When another writer got there first (a version conflict, or an event id taken
+    meanwhile) the aggregates are reloaded and everything is decided again, a bounded
+    number of times. A repeated event id answers the stored original (`written=False`)."""
+    if not commands:
+        return []
+    owners: dict[str, tuple[str, str]] = {}
+    for command in commands:
+        if owners.setdefault(command.meta.event_id, command.slot) != command.slot:
+            raise EventIdConflict(command.meta.event_id, "the batch uses it for two aggregates")
+    keys = [f"{c.slot[0]}:{c.service.check_key(c.key)}" for c in commands]
+    look_up_all = False  # after a conflict any id may be stored: look them all up
+    with deps.serialised(*keys):
+        for attempt in range(deps.retries):
+            try:
+                return _attempt(deps, commands, look_up_all)
+            except IntegrityError:
+                for command in commands:
+                    deps.store.forget(command.service.id_for(command.key))
+                look_up_all = True
+                deps.backoff(attempt)
+    if len(commands) == 1:
+        kind, key = commands[0].slot
+        raise ConcurrencyConflict(f"{kind} {key} kept changing; try again")
+    raise ConcurrencyConflict("the batch's aggregates kept changing; try again")
+
+
+def _attempt(deps: Services, commands: Sequence[Command], look_up_all: bool) -> list[CommandResult]:
+    at = deps.clock.now()
+    wanted = [c.meta.event_id for c in commands if c.given_id or look_up_all]
+    stored = deps.stored(wanted)
+    loaded: dict[tuple[str, str], ZakopsAggregate | None] = {}
+    decided: list[Applied | Envelope | None] = []
+    triggered: list[list[str]] = []  # per command, the ids of the events it triggered
+    for command in commands:
+        slot = command.slot
+        if slot not in loaded:
+            loaded[slot] = command.service.try_load(command.key)
+        aggregate = loaded[slot]
+        original = stored.get(command.meta.event_id)
+        if original is not None and not knows(aggregate, command.meta.event_id):
+            check_original(original, *slot, command.type_name, command.payload)
+            decided.append(original)
+            triggered.append([])
+            continue
+        before = len(aggregate.pending_events) if aggregate is not None else 0
+        aggregate, applied = command.service.decide(
+            aggregate, command.key, command.type_name, command.payload, command.meta, at
+        )
+        loaded[slot] = aggregate
+        decided.append(applied)
+        triggered.append([event_id_of(e) for e in aggregate.pending_events[before:]])
+    changed = [a for a in loaded.values() if a is not None and a.pending_events]
+    written = {e.event_id: e for e in deps.write(*changed)} if changed else {}
+    results = []
+    for command, answer, ids in zip(commands, decided, triggered, strict=True):
+        if answer is None:
+            results.append(CommandResult([], written=False))  # a no-op
+        elif isinstance(answer, Envelope):
+            results.append(CommandResult([answer], written=False))  # stored before
+        elif answer.new:
+            results.append(CommandResult([written[i] for i in ids if i in written]))
+        else:
+            results.append(_repeat(deps, command, answer, written))
+    return results
+
+
+def _repeat(
+    deps: Services, command: Command, applied: Applied, written: dict[str, Envelope]
+) -> CommandResult:
+    """A command whose event id its aggregate has applied before: the original (written
+    by this batch, or stored), a conflict if its content differs."""
+    original = written.get(applied.event_id) or deps.stored([applied.event_id]).get(
+        applied.event_id
+    )
+    if original is None:  # not stored yet: it cannot be a repeat of a stored event
+        raise ConcurrencyConflict(f"event {applied.event_id} is being written; try again")
+    check_same(original, command.type_name, command.payload)
+    return CommandResult([original], written=False)
 
 
 def knows(aggregate: ZakopsAggregate | None, event_id: str) -> bool:
