@@ -11,34 +11,16 @@ from datetime import datetime
 from typing import Any
 
 from application.ports import StateRow
+from domain import catalog
+from domain.action import Action
+from domain.job import Job
+from domain.run import Run
 
-RUN_STATUS = {
-    "run_created": "queued",
-    "run_started": "running",
-    "run_waiting_input": "waiting_input",
-    "run_resumed": "running",
-    "run_completed": "completed",
-    "run_failed": "failed",
-    "run_cancelled": "cancelled",
-}
-VERIFICATION = {"verify_start": "open", "verify_pass": "passed", "verify_fail": "failed"}
-ACTION_STATUS = {
-    "action.created": "created",
-    "action.approved": "approved",
-    "action.rejected": "rejected",
-    "action.quarantined": "quarantined",
-    "action.executing": "executing",
-    "action.completed": "completed",
-    "action.failed": "failed",
-}
-JOB_STATUS = {
-    "worker.job_queued": "queued",
-    "worker.job_started": "started",
-    "worker.job_completed": "completed",
-    "worker.job_failed": "failed",
-    "worker.job_retrying": "retrying",
-    "worker.job_dlq": "dlq",
-}
+# Derived from the aggregates' declared event classes (their STATUS and VERIFICATION).
+RUN_STATUS = catalog.statuses(Run)
+VERIFICATION = catalog.verifications()
+ACTION_STATUS = catalog.statuses(Action)
+JOB_STATUS = catalog.statuses(Job)
 
 
 def state_change(

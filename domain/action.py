@@ -9,6 +9,7 @@ from uuid import UUID
 from eventsourcing.domain import event
 
 from domain import payloads as p
+from domain.declared import Declared
 from domain.errors import ActionError, InvalidInput
 from domain.model import (
     AggregateCreated,
@@ -40,39 +41,52 @@ class Action(ZakopsAggregate):
     TOPIC = "zakops.Action"
     KIND: ClassVar[str] = "action"
 
-    class Created(AggregateCreated):
+    class Created(AggregateCreated, Declared):
         TOPIC: ClassVar[str] = "zakops.Action.Created"
         TYPE: ClassVar[str] = "action.created"
+        STATUS: ClassVar[str | None] = "created"
         payload: p.ActionCreatedPayload
 
-    class Approved(ZakopsAggregate.Event):
+    class Approved(ZakopsAggregate.Event, Declared):
         TOPIC: ClassVar[str] = "zakops.Action.Approved"
         TYPE: ClassVar[str] = "action.approved"
+        STATUS: ClassVar[str | None] = "approved"
+        COMMAND: ClassVar[str | None] = "approve"
         payload: p.ActionApprovedPayload
 
-    class Rejected(ZakopsAggregate.Event):
+    class Rejected(ZakopsAggregate.Event, Declared):
         TOPIC: ClassVar[str] = "zakops.Action.Rejected"
         TYPE: ClassVar[str] = "action.rejected"
+        STATUS: ClassVar[str | None] = "rejected"
+        COMMAND: ClassVar[str | None] = "reject"
         payload: p.ActionRejectedPayload
 
-    class Quarantined(ZakopsAggregate.Event):
+    class Quarantined(ZakopsAggregate.Event, Declared):
         TOPIC: ClassVar[str] = "zakops.Action.Quarantined"
         TYPE: ClassVar[str] = "action.quarantined"
+        STATUS: ClassVar[str | None] = "quarantined"
+        COMMAND: ClassVar[str | None] = "quarantine"
         payload: p.ActionQuarantinedPayload
 
-    class ExecutionStarted(ZakopsAggregate.Event):
+    class ExecutionStarted(ZakopsAggregate.Event, Declared):
         TOPIC: ClassVar[str] = "zakops.Action.ExecutionStarted"
         TYPE: ClassVar[str] = "action.executing"
+        STATUS: ClassVar[str | None] = "executing"
+        COMMAND: ClassVar[str | None] = "execute"
         payload: p.ActionExecutingPayload
 
-    class Completed(ZakopsAggregate.Event):
+    class Completed(ZakopsAggregate.Event, Declared):
         TOPIC: ClassVar[str] = "zakops.Action.Completed"
         TYPE: ClassVar[str] = "action.completed"
+        STATUS: ClassVar[str | None] = "completed"
+        COMMAND: ClassVar[str | None] = "complete"
         payload: p.ActionCompletedPayload
 
-    class Failed(ZakopsAggregate.Event):
+    class Failed(ZakopsAggregate.Event, Declared):
         TOPIC: ClassVar[str] = "zakops.Action.Failed"
         TYPE: ClassVar[str] = "action.failed"
+        STATUS: ClassVar[str | None] = "failed"
+        COMMAND: ClassVar[str | None] = "fail"
         payload: p.ActionFailedPayload
 
     @classmethod

@@ -9,6 +9,7 @@ from uuid import UUID
 from eventsourcing.domain import event
 
 from domain import payloads as p
+from domain.declared import Declared
 from domain.errors import DealArchived, DealError, InvalidInput
 from domain.model import (
     AggregateCreated,
@@ -40,29 +41,33 @@ class Deal(ZakopsAggregate):
     KIND: ClassVar[str] = "deal"
     DEEP_STATE: ClassVar[frozenset[str]] = frozenset({"profile"})
 
-    class Created(AggregateCreated):
+    class Created(AggregateCreated, Declared):
         TOPIC: ClassVar[str] = "zakops.Deal.Created"
         TYPE: ClassVar[str] = "deal.created"
         payload: p.DealCreatedPayload
 
-    class Updated(ZakopsAggregate.Event):
+    class Updated(ZakopsAggregate.Event, Declared):
         TOPIC: ClassVar[str] = "zakops.Deal.Updated"
         TYPE: ClassVar[str] = "deal.updated"
+        COMMAND: ClassVar[str | None] = "update"
         payload: p.DealUpdatedPayload
 
-    class StageChanged(ZakopsAggregate.Event):
+    class StageChanged(ZakopsAggregate.Event, Declared):
         TOPIC: ClassVar[str] = "zakops.Deal.StageChanged"
         TYPE: ClassVar[str] = "deal.stage_changed"
+        COMMAND: ClassVar[str | None] = "move_to"
         payload: p.DealStageChangedPayload
 
-    class ProfileEnriched(ZakopsAggregate.Event):
+    class ProfileEnriched(ZakopsAggregate.Event, Declared):
         TOPIC: ClassVar[str] = "zakops.Deal.ProfileEnriched"
         TYPE: ClassVar[str] = "deal.profile_enriched"
+        COMMAND: ClassVar[str | None] = "enrich"
         payload: p.DealProfileEnrichedPayload
 
-    class Archived(ZakopsAggregate.Event):
+    class Archived(ZakopsAggregate.Event, Declared):
         TOPIC: ClassVar[str] = "zakops.Deal.Archived"
         TYPE: ClassVar[str] = "deal.archived"
+        COMMAND: ClassVar[str | None] = "archive"
         payload: p.DealArchivedPayload
 
     @classmethod

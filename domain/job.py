@@ -9,6 +9,7 @@ from uuid import UUID
 from eventsourcing.domain import event
 
 from domain import payloads as p
+from domain.declared import Declared
 from domain.errors import InvalidInput, JobError
 from domain.model import (
     AggregateCreated,
@@ -30,39 +31,52 @@ class Job(ZakopsAggregate):
     TOPIC = "zakops.Job"
     KIND: ClassVar[str] = "job"
 
-    class Queued(AggregateCreated):
+    class Queued(AggregateCreated, Declared):
         TOPIC: ClassVar[str] = "zakops.Job.Queued"
         TYPE: ClassVar[str] = "worker.job_queued"
+        STATUS: ClassVar[str | None] = "queued"
         payload: p.JobQueuedPayload
 
-    class Requeued(ZakopsAggregate.Event):
+    class Requeued(ZakopsAggregate.Event, Declared):
         TOPIC: ClassVar[str] = "zakops.Job.Requeued"
         TYPE: ClassVar[str] = "worker.job_queued"
+        STATUS: ClassVar[str | None] = "queued"
+        COMMAND: ClassVar[str | None] = "requeue"
         payload: p.JobQueuedPayload
 
-    class Started(ZakopsAggregate.Event):
+    class Started(ZakopsAggregate.Event, Declared):
         TOPIC: ClassVar[str] = "zakops.Job.Started"
         TYPE: ClassVar[str] = "worker.job_started"
+        STATUS: ClassVar[str | None] = "started"
+        COMMAND: ClassVar[str | None] = "start"
         payload: p.JobStartedPayload
 
-    class Completed(ZakopsAggregate.Event):
+    class Completed(ZakopsAggregate.Event, Declared):
         TOPIC: ClassVar[str] = "zakops.Job.Completed"
         TYPE: ClassVar[str] = "worker.job_completed"
+        STATUS: ClassVar[str | None] = "completed"
+        COMMAND: ClassVar[str | None] = "complete"
         payload: p.JobCompletedPayload
 
-    class Failed(ZakopsAggregate.Event):
+    class Failed(ZakopsAggregate.Event, Declared):
         TOPIC: ClassVar[str] = "zakops.Job.Failed"
         TYPE: ClassVar[str] = "worker.job_failed"
+        STATUS: ClassVar[str | None] = "failed"
+        COMMAND: ClassVar[str | None] = "fail"
         payload: p.JobFailedPayload
 
-    class Retrying(ZakopsAggregate.Event):
+    class Retrying(ZakopsAggregate.Event, Declared):
         TOPIC: ClassVar[str] = "zakops.Job.Retrying"
         TYPE: ClassVar[str] = "worker.job_retrying"
+        STATUS: ClassVar[str | None] = "retrying"
+        COMMAND: ClassVar[str | None] = "retry"
         payload: p.JobRetryingPayload
 
-    class DeadLettered(ZakopsAggregate.Event):
+    class DeadLettered(ZakopsAggregate.Event, Declared):
         TOPIC: ClassVar[str] = "zakops.Job.DeadLettered"
         TYPE: ClassVar[str] = "worker.job_dlq"
+        STATUS: ClassVar[str | None] = "dlq"
+        COMMAND: ClassVar[str | None] = "dead_letter"
         payload: p.JobDeadLetteredPayload
 
     @classmethod

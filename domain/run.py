@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, ClassVar, Literal
 from uuid import UUID
@@ -9,6 +10,7 @@ from uuid import UUID
 from eventsourcing.domain import event
 
 from domain import payloads as p
+from domain.declared import Declared, Upcaster
 from domain.errors import (
     InvalidInput,
     RunAlreadyFinished,
@@ -32,95 +34,136 @@ Verification = Literal["none", "open", "passed", "failed"]
 ToolCallState = Literal["open", "completed", "failed", "blocked"]
 
 
+def _run_failed_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
+    # v1 producers (the old agent publisher) called the error text `message`.
+    upgraded = dict(payload)
+    if "error" not in upgraded:
+        upgraded["error"] = upgraded.pop("message", None) or "unknown error"
+    return upgraded
+
+
 class Run(ZakopsAggregate):
     """Lifecycle: queued -> running <-> waiting_input -> completed | failed | cancelled."""
 
     TOPIC = "zakops.Run"
     KIND: ClassVar[str] = "run"
 
-    class Created(AggregateCreated):
+    class Created(AggregateCreated, Declared):
         TOPIC: ClassVar[str] = "zakops.Run.Created"
         TYPE: ClassVar[str] = "run_created"
+        STATUS: ClassVar[str | None] = "queued"
         payload: p.RunCreatedPayload
 
-    class Started(ZakopsAggregate.Event):
+    class Started(ZakopsAggregate.Event, Declared):
         TOPIC: ClassVar[str] = "zakops.Run.Started"
         TYPE: ClassVar[str] = "run_started"
+        STATUS: ClassVar[str | None] = "running"
+        COMMAND: ClassVar[str | None] = "start"
         payload: p.RunStartedPayload
 
-    class WaitingForInput(ZakopsAggregate.Event):
+    class WaitingForInput(ZakopsAggregate.Event, Declared):
         TOPIC: ClassVar[str] = "zakops.Run.WaitingForInput"
         TYPE: ClassVar[str] = "run_waiting_input"
+        STATUS: ClassVar[str | None] = "waiting_input"
+        COMMAND: ClassVar[str | None] = "wait_for_input"
         payload: p.RunWaitingInputPayload
 
-    class Resumed(ZakopsAggregate.Event):
+    class Resumed(ZakopsAggregate.Event, Declared):
         TOPIC: ClassVar[str] = "zakops.Run.Resumed"
         TYPE: ClassVar[str] = "run_resumed"
+        STATUS: ClassVar[str | None] = "running"
+        COMMAND: ClassVar[str | None] = "resume"
         payload: p.RunResumedPayload
 
-    class Completed(ZakopsAggregate.Event):
+    class Completed(ZakopsAggregate.Event, Declared):
         TOPIC: ClassVar[str] = "zakops.Run.Completed"
         TYPE: ClassVar[str] = "run_completed"
+        STATUS: ClassVar[str | None] = "completed"
+        COMMAND: ClassVar[str | None] = "complete"
         payload: p.RunCompletedPayload
 
-    class Failed(ZakopsAggregate.Event):
+    class Failed(ZakopsAggregate.Event, Declared):
         TOPIC: ClassVar[str] = "zakops.Run.Failed"
         TYPE: ClassVar[str] = "run_failed"
+        STATUS: ClassVar[str | None] = "failed"
+        COMMAND: ClassVar[str | None] = "fail"
+        SCHEMA_VERSION: ClassVar[int] = 2  # v1 producers called the error `message`
+        UPCASTERS: ClassVar[Mapping[int, Upcaster]] = {1: _run_failed_v1_to_v2}
         payload: p.RunFailedPayload
 
-    class Cancelled(ZakopsAggregate.Event):
+    class Cancelled(ZakopsAggregate.Event, Declared):
         TOPIC: ClassVar[str] = "zakops.Run.Cancelled"
         TYPE: ClassVar[str] = "run_cancelled"
+        STATUS: ClassVar[str | None] = "cancelled"
+        COMMAND: ClassVar[str | None] = "cancel"
         payload: p.RunCancelledPayload
 
-    class VerificationStarted(ZakopsAggregate.Event):
+    class VerificationStarted(ZakopsAggregate.Event, Declared):
         TOPIC: ClassVar[str] = "zakops.Run.VerificationStarted"
         TYPE: ClassVar[str] = "verify_start"
+        DOMAIN: ClassVar[str | None] = "verify"
+        VERIFICATION: ClassVar[str | None] = "open"
+        COMMAND: ClassVar[str | None] = "start_verification"
         payload: p.VerifyStartPayload
 
-    class VerificationPassed(ZakopsAggregate.Event):
+    class VerificationPassed(ZakopsAggregate.Event, Declared):
         TOPIC: ClassVar[str] = "zakops.Run.VerificationPassed"
         TYPE: ClassVar[str] = "verify_pass"
+        DOMAIN: ClassVar[str | None] = "verify"
+        VERIFICATION: ClassVar[str | None] = "passed"
+        COMMAND: ClassVar[str | None] = "pass_verification"
         payload: p.VerifyPassPayload
 
-    class VerificationFailed(ZakopsAggregate.Event):
+    class VerificationFailed(ZakopsAggregate.Event, Declared):
         TOPIC: ClassVar[str] = "zakops.Run.VerificationFailed"
         TYPE: ClassVar[str] = "verify_fail"
+        DOMAIN: ClassVar[str | None] = "verify"
+        VERIFICATION: ClassVar[str | None] = "failed"
+        COMMAND: ClassVar[str | None] = "fail_verification"
         payload: p.VerifyFailPayload
 
-    class ToolBlocked(ZakopsAggregate.Event):
+    class ToolBlocked(ZakopsAggregate.Event, Declared):
         TOPIC: ClassVar[str] = "zakops.Run.ToolBlocked"
         TYPE: ClassVar[str] = "tool_policy_blocked"
+        DOMAIN: ClassVar[str | None] = "policy"
+        COMMAND: ClassVar[str | None] = "block_tool"
         payload: p.ToolPolicyPayload
 
-    class ToolWarned(ZakopsAggregate.Event):
+    class ToolWarned(ZakopsAggregate.Event, Declared):
         TOPIC: ClassVar[str] = "zakops.Run.ToolWarned"
         TYPE: ClassVar[str] = "tool_policy_warn"
+        DOMAIN: ClassVar[str | None] = "policy"
+        COMMAND: ClassVar[str | None] = "warn_tool"
         payload: p.ToolPolicyPayload
 
-    class ToolCalled(ZakopsAggregate.Event):
+    class ToolCalled(ZakopsAggregate.Event, Declared):
         TOPIC: ClassVar[str] = "zakops.Run.ToolCalled"
         TYPE: ClassVar[str] = "agent.tool_called"
+        COMMAND: ClassVar[str | None] = "call_tool"
         payload: p.ToolCalledPayload
 
-    class ToolCompleted(ZakopsAggregate.Event):
+    class ToolCompleted(ZakopsAggregate.Event, Declared):
         TOPIC: ClassVar[str] = "zakops.Run.ToolCompleted"
         TYPE: ClassVar[str] = "agent.tool_completed"
+        COMMAND: ClassVar[str | None] = "complete_tool"
         payload: p.ToolCompletedPayload
 
-    class ToolFailed(ZakopsAggregate.Event):
+    class ToolFailed(ZakopsAggregate.Event, Declared):
         TOPIC: ClassVar[str] = "zakops.Run.ToolFailed"
         TYPE: ClassVar[str] = "agent.tool_failed"
+        COMMAND: ClassVar[str | None] = "fail_tool"
         payload: p.ToolFailedPayload
 
-    class Thought(ZakopsAggregate.Event):
+    class Thought(ZakopsAggregate.Event, Declared):
         TOPIC: ClassVar[str] = "zakops.Run.Thought"
         TYPE: ClassVar[str] = "agent.thinking"
+        COMMAND: ClassVar[str | None] = "think"
         payload: p.ThinkingPayload
 
-    class WaitingForApproval(ZakopsAggregate.Event):
+    class WaitingForApproval(ZakopsAggregate.Event, Declared):
         TOPIC: ClassVar[str] = "zakops.Run.WaitingForApproval"
         TYPE: ClassVar[str] = "agent.waiting_approval"
+        COMMAND: ClassVar[str | None] = "wait_for_approval"
         payload: p.WaitingApprovalPayload
 
     # -- creation ------------------------------------------------------------------------

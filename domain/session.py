@@ -23,7 +23,7 @@ from domain.model import (
     decide,
     stamp_meta,
 )
-from domain.payloads import Payload
+from domain.payloads import Payload, SystemErrorPayload, SystemPayload
 from domain.taxonomy import resolve
 
 SYSTEM_LOG = "__system__"
@@ -36,6 +36,14 @@ def session_key(meta: EventMeta) -> str:
 class Session(ZakopsAggregate):
     TOPIC = "zakops.Session"
     KIND: ClassVar[str] = "session"
+    # The `system.*` types and their payloads. Sessions record them (and `custom.<name>`)
+    # with one event class, `Recorded` (or `Opened` when first), so they are declared here.
+    RECORDS: ClassVar[dict[str, type[Payload]]] = {
+        "system.startup": SystemPayload,
+        "system.shutdown": SystemPayload,
+        "system.health_check": SystemPayload,
+        "system.error": SystemErrorPayload,
+    }
 
     class Opened(AggregateCreated):
         """The session's first recorded event (its type is in `name`)."""

@@ -1,5 +1,8 @@
 """The event taxonomy: every registered type, its domain, scope, payload schema and version.
 
+The types are declared on the aggregates' event classes (`domain.declared`) and collected
+by `domain.catalog` into `REGISTRY`; this module only looks them up.
+
 Types are registered under the exact spelling of the seed documents. Three old spellings
 (`agent.run_started`, `agent.run_completed`, `agent.run_failed`) resolve to the lifecycle types
 and are stored under those. `custom.<name>` is accepted for session-level extension events.
@@ -10,11 +13,11 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from domain import payloads as p
+from domain.declared import Upcaster
 from domain.errors import InvalidInput, UnknownEventType
 from domain.text import check_storable
 
@@ -30,7 +33,6 @@ Domain = Literal[
     "custom",
 ]
 AggregateKind = Literal["run", "deal", "action", "job", "session"]
-Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -80,70 +82,17 @@ class EventTypeSpec:
         return payload
 
 
-def _run_failed_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
-    # v1 producers (the old agent publisher) called the error text `message`.
-    upgraded = dict(payload)
-    if "error" not in upgraded:
-        upgraded["error"] = upgraded.pop("message", None) or "unknown error"
-    return upgraded
+# Filled by `domain.catalog` from the aggregates' declared event classes when the `domain`
+# package is imported (so before any lookup); never written to afterwards.
+REGISTRY: dict[str, EventTypeSpec] = {}
 
 
-def _spec(
-    name: str, domain: Domain, aggregate: AggregateKind, model: type[p.Payload], **kw: Any
-) -> EventTypeSpec:
-    return EventTypeSpec(name, domain, aggregate, model, **kw)
+def register(specs: list[EventTypeSpec]) -> None:
+    """Install the declared types (called once, by `domain/__init__`)."""
+    REGISTRY.clear()
+    REGISTRY.update((spec.name, spec) for spec in specs)
+    resolve.cache_clear()
 
-
-_SPECS: tuple[EventTypeSpec, ...] = (
-    _spec("run_created", "run", "run", p.RunCreatedPayload),
-    _spec("run_started", "run", "run", p.RunStartedPayload),
-    _spec("run_waiting_input", "run", "run", p.RunWaitingInputPayload),
-    _spec("run_resumed", "run", "run", p.RunResumedPayload),
-    _spec("run_completed", "run", "run", p.RunCompletedPayload),
-    _spec(
-        "run_failed",
-        "run",
-        "run",
-        p.RunFailedPayload,
-        schema_version=2,
-        upcasters={1: _run_failed_v1_to_v2},
-    ),
-    _spec("run_cancelled", "run", "run", p.RunCancelledPayload),
-    _spec("verify_start", "verify", "run", p.VerifyStartPayload),
-    _spec("verify_pass", "verify", "run", p.VerifyPassPayload),
-    _spec("verify_fail", "verify", "run", p.VerifyFailPayload),
-    _spec("tool_policy_blocked", "policy", "run", p.ToolPolicyPayload),
-    _spec("tool_policy_warn", "policy", "run", p.ToolPolicyPayload),
-    _spec("agent.tool_called", "agent", "run", p.ToolCalledPayload),
-    _spec("agent.tool_completed", "agent", "run", p.ToolCompletedPayload),
-    _spec("agent.tool_failed", "agent", "run", p.ToolFailedPayload),
-    _spec("agent.thinking", "agent", "run", p.ThinkingPayload),
-    _spec("agent.waiting_approval", "agent", "run", p.WaitingApprovalPayload),
-    _spec("deal.created", "deal", "deal", p.DealCreatedPayload),
-    _spec("deal.updated", "deal", "deal", p.DealUpdatedPayload),
-    _spec("deal.stage_changed", "deal", "deal", p.DealStageChangedPayload),
-    _spec("deal.profile_enriched", "deal", "deal", p.DealProfileEnrichedPayload),
-    _spec("deal.archived", "deal", "deal", p.DealArchivedPayload),
-    _spec("action.created", "action", "action", p.ActionCreatedPayload),
-    _spec("action.approved", "action", "action", p.ActionApprovedPayload),
-    _spec("action.rejected", "action", "action", p.ActionRejectedPayload),
-    _spec("action.executing", "action", "action", p.ActionExecutingPayload),
-    _spec("action.completed", "action", "action", p.ActionCompletedPayload),
-    _spec("action.failed", "action", "action", p.ActionFailedPayload),
-    _spec("action.quarantined", "action", "action", p.ActionQuarantinedPayload),
-    _spec("worker.job_queued", "worker", "job", p.JobQueuedPayload),
-    _spec("worker.job_started", "worker", "job", p.JobStartedPayload),
-    _spec("worker.job_completed", "worker", "job", p.JobCompletedPayload),
-    _spec("worker.job_failed", "worker", "job", p.JobFailedPayload),
-    _spec("worker.job_retrying", "worker", "job", p.JobRetryingPayload),
-    _spec("worker.job_dlq", "worker", "job", p.JobDeadLetteredPayload),
-    _spec("system.startup", "system", "session", p.SystemPayload),
-    _spec("system.shutdown", "system", "session", p.SystemPayload),
-    _spec("system.health_check", "system", "session", p.SystemPayload),
-    _spec("system.error", "system", "session", p.SystemErrorPayload),
-)
-
-REGISTRY: dict[str, EventTypeSpec] = {spec.name: spec for spec in _SPECS}
 
 ALIASES: dict[str, str] = {
     "agent.run_started": "run_started",

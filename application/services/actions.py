@@ -5,20 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from application.services.base import AggregateService, CommandResult, Origin, payload_of
+from domain import catalog
 from domain.action import Action
 
 
 class ActionService(AggregateService[Action]):
     aggregate = Action
-    creation_type = "action.created"
-    commands = {
-        "action.approved": "approve",
-        "action.rejected": "reject",
-        "action.quarantined": "quarantine",
-        "action.executing": "execute",
-        "action.completed": "complete",
-        "action.failed": "fail",
-    }
+    creation_type = catalog.creation_type(Action)
+    commands = catalog.commands(Action)
 
     def create_action(
         self,

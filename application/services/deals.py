@@ -13,6 +13,7 @@ from application.services.base import (
     event_id_of,
     payload_of,
 )
+from domain import catalog
 from domain.deal import Deal
 
 ID_BATCH = 500  # event ids per lookup while dating a deal's history
@@ -31,13 +32,8 @@ class DealView:
 
 class DealService(AggregateService[Deal]):
     aggregate = Deal
-    creation_type = "deal.created"
-    commands = {
-        "deal.updated": "update",
-        "deal.stage_changed": "move_to",
-        "deal.profile_enriched": "enrich",
-        "deal.archived": "archive",
-    }
+    creation_type = catalog.creation_type(Deal)
+    commands = catalog.commands(Deal)
 
     def create_deal(
         self,

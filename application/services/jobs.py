@@ -5,20 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from application.services.base import AggregateService, CommandResult, Origin, payload_of
+from domain import catalog
 from domain.job import Job
 
 
 class JobService(AggregateService[Job]):
     aggregate = Job
-    creation_type = "worker.job_queued"
-    commands = {
-        "worker.job_queued": "requeue",
-        "worker.job_started": "start",
-        "worker.job_completed": "complete",
-        "worker.job_failed": "fail",
-        "worker.job_retrying": "retry",
-        "worker.job_dlq": "dead_letter",
-    }
+    creation_type = catalog.creation_type(Job)
+    commands = catalog.commands(Job)
 
     def enqueue(
         self,

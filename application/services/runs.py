@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from application.services.base import AggregateService, CommandResult, Origin, payload_of
+from domain import catalog
 from domain.run import Run
 
 HISTORY_PAGE = 1000  # events per read while counting a run's history
@@ -32,25 +33,8 @@ class RunView:
 
 class RunService(AggregateService[Run]):
     aggregate = Run
-    creation_type = "run_created"
-    commands = {
-        "run_started": "start",
-        "run_waiting_input": "wait_for_input",
-        "run_resumed": "resume",
-        "run_completed": "complete",
-        "run_failed": "fail",
-        "run_cancelled": "cancel",
-        "verify_start": "start_verification",
-        "verify_pass": "pass_verification",
-        "verify_fail": "fail_verification",
-        "tool_policy_blocked": "block_tool",
-        "tool_policy_warn": "warn_tool",
-        "agent.tool_called": "call_tool",
-        "agent.tool_completed": "complete_tool",
-        "agent.tool_failed": "fail_tool",
-        "agent.thinking": "think",
-        "agent.waiting_approval": "wait_for_approval",
-    }
+    creation_type = catalog.creation_type(Run)
+    commands = catalog.commands(Run)
 
     def create_run(
         self,
