@@ -10,4 +10,4 @@ the taxonomy is complete before anything looks a type up.
 from domain import catalog as _catalog
 from domain import taxonomy as _taxonomy
 
-_taxonomy.register(_catalog.declared_specs())
+_taxonomy.register(_catalog.declared_specs(), _catalog.declared_aliases())

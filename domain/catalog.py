@@ -101,6 +101,17 @@ def declared_specs() -> list[EventTypeSpec]:
     return list(specs.values())
 
 
+def declared_aliases() -> dict[str, str]:
+    """Old spellings -> the type they are stored as (`agent.run_started` -> run_started)."""
+    aliases: dict[str, str] = {}
+    for aggregate in AGGREGATES:
+        for cls in event_classes(aggregate):
+            for alias in cls.ALIASES:
+                if aliases.setdefault(alias, cls.TYPE) != cls.TYPE:
+                    raise DeclarationError(f"{alias} is an old spelling of two types")
+    return aliases
+
+
 def creation_type(aggregate: type[ZakopsAggregate]) -> str:
     """The type of the aggregate's first event (its one `AggregateCreated` class)."""
     created = [cls.TYPE for cls in event_classes(aggregate) if issubclass(cls, AggregateCreated)]

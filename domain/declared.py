@@ -33,6 +33,7 @@ class Declared:
     STATUS: ClassVar[str | None] = None  # the listings' status after this event, if it sets one
     VERIFICATION: ClassVar[str | None] = None  # a run's verification after it (verify_*)
     COMMAND: ClassVar[str | None] = None  # the aggregate method that records it
+    ALIASES: ClassVar[tuple[str, ...]] = ()  # old spellings, accepted and stored as TYPE
     SCHEMA_VERSION: ClassVar[int] = 1  # the version of its payload schema written today
     # Stored payloads of an older version: version -> the function that lifts it to the next.
     UPCASTERS: ClassVar[Mapping[int, Upcaster]] = {}

@@ -57,6 +57,7 @@ class Run(ZakopsAggregate):
     class Started(ZakopsAggregate.Event, Declared):
         TOPIC: ClassVar[str] = "zakops.Run.Started"
         TYPE: ClassVar[str] = "run_started"
+        ALIASES: ClassVar[tuple[str, ...]] = ("agent.run_started",)  # the old agent publisher's
         STATUS: ClassVar[str | None] = "running"
         COMMAND: ClassVar[str | None] = "start"
         payload: p.RunStartedPayload
@@ -78,6 +79,7 @@ class Run(ZakopsAggregate):
     class Completed(ZakopsAggregate.Event, Declared):
         TOPIC: ClassVar[str] = "zakops.Run.Completed"
         TYPE: ClassVar[str] = "run_completed"
+        ALIASES: ClassVar[tuple[str, ...]] = ("agent.run_completed",)  # the old agent publisher's
         STATUS: ClassVar[str | None] = "completed"
         COMMAND: ClassVar[str | None] = "complete"
         payload: p.RunCompletedPayload
@@ -85,6 +87,7 @@ class Run(ZakopsAggregate):
     class Failed(ZakopsAggregate.Event, Declared):
         TOPIC: ClassVar[str] = "zakops.Run.Failed"
         TYPE: ClassVar[str] = "run_failed"
+        ALIASES: ClassVar[tuple[str, ...]] = ("agent.run_failed",)  # the old agent publisher's
         STATUS: ClassVar[str | None] = "failed"
         COMMAND: ClassVar[str | None] = "fail"
         SCHEMA_VERSION: ClassVar[int] = 2  # v1 producers called the error `message`

@@ -82,23 +82,20 @@ class EventTypeSpec:
         return payload
 
 
-# Filled by `domain.catalog` from the aggregates' declared event classes when the `domain`
-# package is imported (so before any lookup); never written to afterwards.
+# Filled from the aggregates' declared event classes (`domain.catalog`) when the `domain`
+# package is imported, so before any lookup; never written to afterwards.
 REGISTRY: dict[str, EventTypeSpec] = {}
+ALIASES: dict[str, str] = {}  # old spelling -> stored type (`agent.run_started` -> run_started)
 
 
-def register(specs: list[EventTypeSpec]) -> None:
-    """Install the declared types (called once, by `domain/__init__`)."""
+def register(specs: list[EventTypeSpec], aliases: dict[str, str]) -> None:
+    """Install the declared types and old spellings (called once, by `domain/__init__`)."""
     REGISTRY.clear()
     REGISTRY.update((spec.name, spec) for spec in specs)
+    ALIASES.clear()
+    ALIASES.update(aliases)
     resolve.cache_clear()
 
-
-ALIASES: dict[str, str] = {
-    "agent.run_started": "run_started",
-    "agent.run_completed": "run_completed",
-    "agent.run_failed": "run_failed",
-}
 
 CUSTOM_PREFIX = "custom."
 _CUSTOM_NAME = re.compile(r"^custom\.[a-z0-9][a-z0-9_.\-]{0,89}$")
