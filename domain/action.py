@@ -92,7 +92,7 @@ class Action(ZakopsAggregate):
     @classmethod
     def create(cls, meta: EventMeta, at: datetime, payload: p.ActionCreatedPayload) -> Action:
         correlation = payload.deal_id or payload.action_id
-        stamped = stamp_meta(meta, "action.created", correlation)
+        stamped = stamp_meta(meta, Action.Created.TYPE, correlation)
         return cls(id=cls.id_for(payload.action_id), meta=stamped, timestamp=at, payload=payload)
 
     @staticmethod
@@ -128,38 +128,38 @@ class Action(ZakopsAggregate):
 
     # -- commands ------------------------------------------------------------------------
     def approve(self, meta: EventMeta, at: datetime, payload: p.ActionApprovedPayload) -> Applied:
-        check = lambda: self._require(payload, "action.approved", "created", "quarantined")  # noqa: E731
-        return decide(self, "action.approved", meta, at, payload, check, self._approved)
+        check = lambda: self._require(payload, Action.Approved.TYPE, "created", "quarantined")  # noqa: E731
+        return decide(self, Action.Approved.TYPE, meta, at, payload, check, self._approved)
 
     def reject(self, meta: EventMeta, at: datetime, payload: p.ActionRejectedPayload) -> Applied:
-        check = lambda: self._require(payload, "action.rejected", "created", "quarantined")  # noqa: E731
-        return decide(self, "action.rejected", meta, at, payload, check, self._rejected)
+        check = lambda: self._require(payload, Action.Rejected.TYPE, "created", "quarantined")  # noqa: E731
+        return decide(self, Action.Rejected.TYPE, meta, at, payload, check, self._rejected)
 
     def quarantine(
         self, meta: EventMeta, at: datetime, payload: p.ActionQuarantinedPayload
     ) -> Applied:
-        check = lambda: self._require(payload, "action.quarantined", "created")  # noqa: E731
-        return decide(self, "action.quarantined", meta, at, payload, check, self._quarantined)
+        check = lambda: self._require(payload, Action.Quarantined.TYPE, "created")  # noqa: E731
+        return decide(self, Action.Quarantined.TYPE, meta, at, payload, check, self._quarantined)
 
     def execute(self, meta: EventMeta, at: datetime, payload: p.ActionExecutingPayload) -> Applied:
         def check() -> None:
             ready: tuple[ActionStatus, ...] = ("approved", "failed")
             if not self.requires_approval:
                 ready = ("created", *ready)
-            self._require(payload, "action.executing", *ready)
+            self._require(payload, Action.ExecutionStarted.TYPE, *ready)
             if self.executions >= self.max_executions:
                 why = f"it has executed {self.executions} times (max {self.max_executions})"
-                raise ActionError(self.action_id, self.status, "action.executing", why)
+                raise ActionError(self.action_id, self.status, Action.ExecutionStarted.TYPE, why)
 
-        return decide(self, "action.executing", meta, at, payload, check, self._executing)
+        return decide(self, Action.ExecutionStarted.TYPE, meta, at, payload, check, self._executing)
 
     def complete(self, meta: EventMeta, at: datetime, payload: p.ActionCompletedPayload) -> Applied:
-        check = lambda: self._require(payload, "action.completed", "executing")  # noqa: E731
-        return decide(self, "action.completed", meta, at, payload, check, self._completed)
+        check = lambda: self._require(payload, Action.Completed.TYPE, "executing")  # noqa: E731
+        return decide(self, Action.Completed.TYPE, meta, at, payload, check, self._completed)
 
     def fail(self, meta: EventMeta, at: datetime, payload: p.ActionFailedPayload) -> Applied:
-        check = lambda: self._require(payload, "action.failed", "executing")  # noqa: E731
-        return decide(self, "action.failed", meta, at, payload, check, self._failed)
+        check = lambda: self._require(payload, Action.Failed.TYPE, "executing")  # noqa: E731
+        return decide(self, Action.Failed.TYPE, meta, at, payload, check, self._failed)
 
     # -- event application ---------------------------------------------------------------
     @event(Approved)

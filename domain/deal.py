@@ -75,7 +75,7 @@ class Deal(ZakopsAggregate):
         """A new deal in `payload.stage` (inbound unless imported at a later stage)."""
         if payload.stage == "archived":
             raise InvalidInput("payload.stage", "a deal cannot be created archived")
-        stamped = stamp_meta(meta, "deal.created", payload.deal_id)
+        stamped = stamp_meta(meta, Deal.Created.TYPE, payload.deal_id)
         return cls(id=cls.id_for(payload.deal_id), meta=stamped, timestamp=at, payload=payload)
 
     @staticmethod
@@ -105,11 +105,11 @@ class Deal(ZakopsAggregate):
     def update(self, meta: EventMeta, at: datetime, payload: p.DealUpdatedPayload) -> Applied:
         return decide(
             self,
-            "deal.updated",
+            Deal.Updated.TYPE,
             meta,
             at,
             payload,
-            lambda: self._check_payload(payload, "deal.updated"),
+            lambda: self._check_payload(payload, Deal.Updated.TYPE),
             self._updated,
         )
 
@@ -124,31 +124,31 @@ class Deal(ZakopsAggregate):
             raise InvalidInput("payload.deal_id", f"{payload.deal_id!r} is not deal {self.deal_id}")
         if payload.to_stage == self.stage:
             return None  # the old workflow answered a same-stage request as an idempotent no-op
-        self._check_payload(payload, "deal.stage_changed")
+        self._check_payload(payload, Deal.StageChanged.TYPE)
         if payload.from_stage is not None and payload.from_stage != self.stage:
             why = f"the request expected it in {payload.from_stage}"
-            raise DealError(self.deal_id, self.stage, "deal.stage_changed", why)
+            raise DealError(self.deal_id, self.stage, Deal.StageChanged.TYPE, why)
         if payload.to_stage not in TRANSITIONS[self.stage]:
             allowed = ", ".join(sorted(TRANSITIONS[self.stage]))
             why = f"{self.stage} -> {payload.to_stage} is not allowed (allowed: {allowed})"
-            raise DealError(self.deal_id, self.stage, "deal.stage_changed", why)
+            raise DealError(self.deal_id, self.stage, Deal.StageChanged.TYPE, why)
         filled = payload.model_copy(update={"from_stage": self.stage})
-        return decide(self, "deal.stage_changed", meta, at, filled, lambda: None, self._moved)
+        return decide(self, Deal.StageChanged.TYPE, meta, at, filled, lambda: None, self._moved)
 
     def enrich(
         self, meta: EventMeta, at: datetime, payload: p.DealProfileEnrichedPayload
     ) -> Applied:
-        check = lambda: self._check_payload(payload, "deal.profile_enriched")  # noqa: E731
-        return decide(self, "deal.profile_enriched", meta, at, payload, check, self._enriched)
+        check = lambda: self._check_payload(payload, Deal.ProfileEnriched.TYPE)  # noqa: E731
+        return decide(self, Deal.ProfileEnriched.TYPE, meta, at, payload, check, self._enriched)
 
     def archive(self, meta: EventMeta, at: datetime, payload: p.DealArchivedPayload) -> Applied:
         return decide(
             self,
-            "deal.archived",
+            Deal.Archived.TYPE,
             meta,
             at,
             payload,
-            lambda: self._check_payload(payload, "deal.archived"),
+            lambda: self._check_payload(payload, Deal.Archived.TYPE),
             self._archived,
         )
 

@@ -81,7 +81,7 @@ class Job(ZakopsAggregate):
 
     @classmethod
     def create(cls, meta: EventMeta, at: datetime, payload: p.JobQueuedPayload) -> Job:
-        stamped = stamp_meta(meta, "worker.job_queued", payload.job_id)
+        stamped = stamp_meta(meta, Job.Queued.TYPE, payload.job_id)
         return cls(id=cls.id_for(payload.job_id), meta=stamped, timestamp=at, payload=payload)
 
     @staticmethod
@@ -116,42 +116,42 @@ class Job(ZakopsAggregate):
 
     # -- commands ------------------------------------------------------------------------
     def start(self, meta: EventMeta, at: datetime, payload: p.JobStartedPayload) -> Applied:
-        check = lambda: self._require(payload, "worker.job_started", "queued", "retrying")  # noqa: E731
-        return decide(self, "worker.job_started", meta, at, payload, check, self._started)
+        check = lambda: self._require(payload, Job.Started.TYPE, "queued", "retrying")  # noqa: E731
+        return decide(self, Job.Started.TYPE, meta, at, payload, check, self._started)
 
     def complete(self, meta: EventMeta, at: datetime, payload: p.JobCompletedPayload) -> Applied:
-        check = lambda: self._require(payload, "worker.job_completed", "started")  # noqa: E731
-        return decide(self, "worker.job_completed", meta, at, payload, check, self._completed)
+        check = lambda: self._require(payload, Job.Completed.TYPE, "started")  # noqa: E731
+        return decide(self, Job.Completed.TYPE, meta, at, payload, check, self._completed)
 
     def fail(self, meta: EventMeta, at: datetime, payload: p.JobFailedPayload) -> Applied:
-        check = lambda: self._require(payload, "worker.job_failed", "started")  # noqa: E731
-        return decide(self, "worker.job_failed", meta, at, payload, check, self._failed)
+        check = lambda: self._require(payload, Job.Failed.TYPE, "started")  # noqa: E731
+        return decide(self, Job.Failed.TYPE, meta, at, payload, check, self._failed)
 
     def retry(self, meta: EventMeta, at: datetime, payload: p.JobRetryingPayload) -> Applied:
         def check() -> None:
-            self._require(payload, "worker.job_retrying", "failed")
+            self._require(payload, Job.Retrying.TYPE, "failed")
             if self.attempts_left <= 0:
                 why = f"no attempts left ({self.attempts} of {self.max_attempts} used)"
-                raise JobError(self.job_id, self.status, "worker.job_retrying", why)
+                raise JobError(self.job_id, self.status, Job.Retrying.TYPE, why)
 
-        return decide(self, "worker.job_retrying", meta, at, payload, check, self._retrying)
+        return decide(self, Job.Retrying.TYPE, meta, at, payload, check, self._retrying)
 
     def dead_letter(
         self, meta: EventMeta, at: datetime, payload: p.JobDeadLetteredPayload
     ) -> Applied:
         def check() -> None:
-            self._require(payload, "worker.job_dlq", "failed")
+            self._require(payload, Job.DeadLettered.TYPE, "failed")
             if self.attempts_left > 0:
                 why = f"{self.attempts_left} attempts are left; retry it instead"
-                raise JobError(self.job_id, self.status, "worker.job_dlq", why)
+                raise JobError(self.job_id, self.status, Job.DeadLettered.TYPE, why)
 
-        return decide(self, "worker.job_dlq", meta, at, payload, check, self._dead_lettered)
+        return decide(self, Job.DeadLettered.TYPE, meta, at, payload, check, self._dead_lettered)
 
     def requeue(self, meta: EventMeta, at: datetime, payload: p.JobQueuedPayload) -> Applied:
         """Operator action: give a dead job a fresh set of attempts."""
         payload = payload.model_copy(update={"requeued": True})
-        check = lambda: self._require(payload, "worker.job_queued", "dlq")  # noqa: E731
-        return decide(self, "worker.job_queued", meta, at, payload, check, self._requeued)
+        check = lambda: self._require(payload, Job.Requeued.TYPE, "dlq")  # noqa: E731
+        return decide(self, Job.Requeued.TYPE, meta, at, payload, check, self._requeued)
 
     # -- event application ---------------------------------------------------------------
     @event(Requeued)

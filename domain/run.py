@@ -179,7 +179,7 @@ class Run(ZakopsAggregate):
             raise InvalidInput("run_id", "is required for run_created")
         if meta.session_id is None:
             raise InvalidInput("session_id", "is required for run_created")
-        stamped = stamp_meta(meta, "run_created", meta.run_id)
+        stamped = stamp_meta(meta, Run.Created.TYPE, meta.run_id)
         return cls(
             id=cls.id_for(meta.run_id),
             meta=stamped,
@@ -250,14 +250,14 @@ class Run(ZakopsAggregate):
             self._refuse(attempted, f"tool call {call_id!r} cannot take it: {why}", ToolCallRefused)
 
     def _can_complete(self) -> None:
-        self._in("run_completed", "running")
+        self._in(Run.Completed.TYPE, "running")
         gate = VerificationGateClosed
         if self.verification == "open":
-            self._refuse("run_completed", "a verification is still open", gate)
+            self._refuse(Run.Completed.TYPE, "a verification is still open", gate)
         if self.verification == "failed":
-            self._refuse("run_completed", "the last verification failed", gate)
+            self._refuse(Run.Completed.TYPE, "the last verification failed", gate)
         if self.requires_verification and not self.verified:
-            self._refuse("run_completed", "the run requires a passed verification", gate)
+            self._refuse(Run.Completed.TYPE, "the run requires a passed verification", gate)
 
     # -- commands: lifecycle -------------------------------------------------------------
     def start(
@@ -265,11 +265,11 @@ class Run(ZakopsAggregate):
     ) -> Applied:
         return decide(
             self,
-            "run_started",
+            Run.Started.TYPE,
             meta,
             at,
             payload or p.RunStartedPayload(),
-            lambda: self._in("run_started", "queued"),
+            lambda: self._in(Run.Started.TYPE, "queued"),
             self._started,
         )
 
@@ -278,11 +278,11 @@ class Run(ZakopsAggregate):
     ) -> Applied:
         return decide(
             self,
-            "run_waiting_input",
+            Run.WaitingForInput.TYPE,
             meta,
             at,
             payload or p.RunWaitingInputPayload(),
-            lambda: self._in("run_waiting_input", "running"),
+            lambda: self._in(Run.WaitingForInput.TYPE, "running"),
             self._waiting,
         )
 
@@ -291,11 +291,11 @@ class Run(ZakopsAggregate):
     ) -> Applied:
         return decide(
             self,
-            "run_resumed",
+            Run.Resumed.TYPE,
             meta,
             at,
             payload or p.RunResumedPayload(),
-            lambda: self._in("run_resumed", "waiting_input"),
+            lambda: self._in(Run.Resumed.TYPE, "waiting_input"),
             self._resumed,
         )
 
@@ -304,7 +304,7 @@ class Run(ZakopsAggregate):
     ) -> Applied:
         return decide(
             self,
-            "run_completed",
+            Run.Completed.TYPE,
             meta,
             at,
             payload or p.RunCompletedPayload(),
@@ -314,7 +314,13 @@ class Run(ZakopsAggregate):
 
     def fail(self, meta: EventMeta, at: datetime, payload: p.RunFailedPayload) -> Applied:
         return decide(
-            self, "run_failed", meta, at, payload, lambda: self._alive("run_failed"), self._failed
+            self,
+            Run.Failed.TYPE,
+            meta,
+            at,
+            payload,
+            lambda: self._alive(Run.Failed.TYPE),
+            self._failed,
         )
 
     def cancel(
@@ -322,11 +328,11 @@ class Run(ZakopsAggregate):
     ) -> Applied:
         return decide(
             self,
-            "run_cancelled",
+            Run.Cancelled.TYPE,
             meta,
             at,
             payload or p.RunCancelledPayload(),
-            lambda: self._alive("run_cancelled"),
+            lambda: self._alive(Run.Cancelled.TYPE),
             self._cancelled,
         )
 
@@ -335,13 +341,13 @@ class Run(ZakopsAggregate):
         self, meta: EventMeta, at: datetime, payload: p.VerifyStartPayload | None = None
     ) -> Applied:
         def check() -> None:
-            self._in("verify_start", "running")
+            self._in(Run.VerificationStarted.TYPE, "running")
             if self.verification == "open":
-                self._refuse("verify_start", "a verification is already open")
+                self._refuse(Run.VerificationStarted.TYPE, "a verification is already open")
 
         return decide(
             self,
-            "verify_start",
+            Run.VerificationStarted.TYPE,
             meta,
             at,
             payload or p.VerifyStartPayload(),
@@ -354,11 +360,11 @@ class Run(ZakopsAggregate):
     ) -> Applied:
         return decide(
             self,
-            "verify_pass",
+            Run.VerificationPassed.TYPE,
             meta,
             at,
             payload or p.VerifyPassPayload(),
-            lambda: self._verification_open("verify_pass"),
+            lambda: self._verification_open(Run.VerificationPassed.TYPE),
             self._verification_passed,
         )
 
@@ -367,11 +373,11 @@ class Run(ZakopsAggregate):
     ) -> Applied:
         return decide(
             self,
-            "verify_fail",
+            Run.VerificationFailed.TYPE,
             meta,
             at,
             payload or p.VerifyFailPayload(),
-            lambda: self._verification_open("verify_fail"),
+            lambda: self._verification_open(Run.VerificationFailed.TYPE),
             self._verification_failed,
         )
 
@@ -383,43 +389,43 @@ class Run(ZakopsAggregate):
     # -- commands: tools, policy and agent activity ---------------------------------------
     def call_tool(self, meta: EventMeta, at: datetime, payload: p.ToolCalledPayload) -> Applied:
         def check() -> None:
-            self._in("agent.tool_called", "running")
+            self._in(Run.ToolCalled.TYPE, "running")
             if payload.tool_call_id in self.tool_calls:
                 why = f"tool_call_id {payload.tool_call_id!r} is already used in this run"
-                self._refuse("agent.tool_called", why, ToolCallRefused)
+                self._refuse(Run.ToolCalled.TYPE, why, ToolCallRefused)
 
-        return decide(self, "agent.tool_called", meta, at, payload, check, self._tool_called)
+        return decide(self, Run.ToolCalled.TYPE, meta, at, payload, check, self._tool_called)
 
     def complete_tool(
         self, meta: EventMeta, at: datetime, payload: p.ToolCompletedPayload
     ) -> Applied:
-        check = lambda: self._tool_call("agent.tool_completed", payload.tool_call_id, "open")  # noqa: E731
-        return decide(self, "agent.tool_completed", meta, at, payload, check, self._tool_completed)
+        check = lambda: self._tool_call(Run.ToolCompleted.TYPE, payload.tool_call_id, "open")  # noqa: E731
+        return decide(self, Run.ToolCompleted.TYPE, meta, at, payload, check, self._tool_completed)
 
     def fail_tool(self, meta: EventMeta, at: datetime, payload: p.ToolFailedPayload) -> Applied:
         def check() -> None:
-            self._tool_call("agent.tool_failed", payload.tool_call_id, "open", "blocked")
+            self._tool_call(Run.ToolFailed.TYPE, payload.tool_call_id, "open", "blocked")
 
-        return decide(self, "agent.tool_failed", meta, at, payload, check, self._tool_failed)
+        return decide(self, Run.ToolFailed.TYPE, meta, at, payload, check, self._tool_failed)
 
     def block_tool(self, meta: EventMeta, at: datetime, payload: p.ToolPolicyPayload) -> Applied:
         def check() -> None:
-            self._in("tool_policy_blocked", "running")
+            self._in(Run.ToolBlocked.TYPE, "running")
             call = payload.tool_call_id
             if call is not None and self.tool_calls.get(call, "open") != "open":
                 why = f"tool call {call!r} is already {self.tool_calls[call]}"
-                self._refuse("tool_policy_blocked", why, ToolCallRefused)
+                self._refuse(Run.ToolBlocked.TYPE, why, ToolCallRefused)
 
-        return decide(self, "tool_policy_blocked", meta, at, payload, check, self._tool_blocked)
+        return decide(self, Run.ToolBlocked.TYPE, meta, at, payload, check, self._tool_blocked)
 
     def warn_tool(self, meta: EventMeta, at: datetime, payload: p.ToolPolicyPayload) -> Applied:
         return decide(
             self,
-            "tool_policy_warn",
+            Run.ToolWarned.TYPE,
             meta,
             at,
             payload,
-            lambda: self._in("tool_policy_warn", "running"),
+            lambda: self._in(Run.ToolWarned.TYPE, "running"),
             self._noted(Run.ToolWarned),
         )
 
@@ -428,11 +434,11 @@ class Run(ZakopsAggregate):
     ) -> Applied:
         return decide(
             self,
-            "agent.thinking",
+            Run.Thought.TYPE,
             meta,
             at,
             payload or p.ThinkingPayload(),
-            lambda: self._in("agent.thinking", "running"),
+            lambda: self._in(Run.Thought.TYPE, "running"),
             self._noted(Run.Thought),
         )
 
@@ -443,13 +449,13 @@ class Run(ZakopsAggregate):
 
         def check() -> None:
             if payload.tool_call_id is None:
-                self._in("agent.waiting_approval", "running")
+                self._in(Run.WaitingForApproval.TYPE, "running")
             else:
-                self._tool_call("agent.waiting_approval", payload.tool_call_id, "open")
+                self._tool_call(Run.WaitingForApproval.TYPE, payload.tool_call_id, "open")
 
         return decide(
             self,
-            "agent.waiting_approval",
+            Run.WaitingForApproval.TYPE,
             meta,
             at,
             payload,
