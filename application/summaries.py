@@ -13,6 +13,7 @@ from typing import Any
 from application.ports import StateRow
 from domain import catalog
 from domain.action import Action
+from domain.deal import Deal
 from domain.job import Job
 from domain.run import Run
 
@@ -51,21 +52,21 @@ def _state_change(
     data: dict[str, Any] = {}
     if run_id is not None and (kind in RUN_STATUS or kind in VERIFICATION):
         status = RUN_STATUS.get(kind, "")
-        if kind == "run_created":
+        if kind == Run.Created.TYPE:
             data = {
                 "created_at": at.isoformat(),
                 "requires_verification": bool(payload.get("requires_verification", False)),
             }
-        elif kind == "run_started":
+        elif kind == Run.Started.TYPE:
             data = {"started_at": at.isoformat()}
-        elif kind in {"run_completed", "run_failed", "run_cancelled"}:
+        elif kind in {Run.Completed.TYPE, Run.Failed.TYPE, Run.Cancelled.TYPE}:
             data = {"finished_at": at.isoformat(), "error": payload.get("error")}
         elif kind in VERIFICATION:
             data = {"verification": VERIFICATION[kind]}
         return StateRow("run", run_id, status, session_id, None, at, position, data)
     if kind.startswith("deal.") and payload.get("deal_id"):
         stage = payload.get("to_stage") or payload.get("stage") or ""
-        if kind == "deal.archived":
+        if kind == Deal.Archived.TYPE:
             stage = "archived"
         for field in ("name", "display_name"):
             if payload.get(field) is not None:
@@ -74,9 +75,9 @@ def _state_change(
             "deal", payload["deal_id"], stage, None, payload["deal_id"], at, position, data
         )
     if kind in ACTION_STATUS and payload.get("action_id"):
-        if kind == "action.created":
+        if kind == Action.Created.TYPE:
             data = {"action_type": payload.get("action_type"), "title": payload.get("title")}
-        if kind == "action.failed":
+        if kind == Action.Failed.TYPE:
             data = {"error": payload.get("error")}
         return StateRow(
             "action",
@@ -89,12 +90,12 @@ def _state_change(
             data,
         )
     if kind in JOB_STATUS and payload.get("job_id"):
-        if kind == "worker.job_queued":
+        if kind == Job.Queued.TYPE:
             data = {
                 "job_type": payload.get("job_type"),
                 "max_attempts": payload.get("max_attempts"),
             }
-        if kind == "worker.job_failed":
+        if kind == Job.Failed.TYPE:
             data = {"error": payload.get("error")}
         return StateRow(
             "job",

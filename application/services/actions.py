@@ -36,7 +36,7 @@ class ActionService(AggregateService[Action]):
         }
         given = origin is not None and origin.event_id is not None
         meta = self.meta(origin, session_id)
-        return self.create_from(payload_of("action.created", data), meta, given)
+        return self.create_from(payload_of(Action.Created.TYPE, data), meta, given)
 
     def _do(
         self, action_id: str, type_name: str, origin: Origin | None, **data: Any
@@ -52,7 +52,7 @@ class ActionService(AggregateService[Action]):
         origin: Origin | None = None,
     ) -> CommandResult:
         return self._do(
-            action_id, "action.approved", origin, approved_by=approved_by, reason=reason
+            action_id, Action.Approved.TYPE, origin, approved_by=approved_by, reason=reason
         )
 
     def reject(
@@ -64,21 +64,21 @@ class ActionService(AggregateService[Action]):
         origin: Origin | None = None,
     ) -> CommandResult:
         return self._do(
-            action_id, "action.rejected", origin, rejected_by=rejected_by, reason=reason
+            action_id, Action.Rejected.TYPE, origin, rejected_by=rejected_by, reason=reason
         )
 
     def quarantine(
         self, action_id: str, *, reason: str | None = None, origin: Origin | None = None
     ) -> CommandResult:
-        return self._do(action_id, "action.quarantined", origin, reason=reason)
+        return self._do(action_id, Action.Quarantined.TYPE, origin, reason=reason)
 
     def execute(self, action_id: str, *, origin: Origin | None = None) -> CommandResult:
-        return self._do(action_id, "action.executing", origin)
+        return self._do(action_id, Action.ExecutionStarted.TYPE, origin)
 
     def complete(
         self, action_id: str, *, result: dict[str, Any] | None = None, origin: Origin | None = None
     ) -> CommandResult:
-        return self._do(action_id, "action.completed", origin, result=result)
+        return self._do(action_id, Action.Completed.TYPE, origin, result=result)
 
     def fail(self, action_id: str, error: str, *, origin: Origin | None = None) -> CommandResult:
-        return self._do(action_id, "action.failed", origin, error=error)
+        return self._do(action_id, Action.Failed.TYPE, origin, error=error)

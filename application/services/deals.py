@@ -46,7 +46,7 @@ class DealService(AggregateService[Deal]):
     ) -> CommandResult:
         data = {"deal_id": deal_id, "name": name, "stage": stage, "display_name": display_name}
         given = origin is not None and origin.event_id is not None
-        return self.create_from(payload_of("deal.created", data), self.meta(origin), given)
+        return self.create_from(payload_of(Deal.Created.TYPE, data), self.meta(origin), given)
 
     def update_deal(
         self,
@@ -58,7 +58,7 @@ class DealService(AggregateService[Deal]):
         origin: Origin | None = None,
     ) -> CommandResult:
         data = {**(fields or {}), "deal_id": deal_id, "name": name, "display_name": display_name}
-        return self.run(deal_id, "deal.updated", data, origin)
+        return self.run(deal_id, Deal.Updated.TYPE, data, origin)
 
     def move_deal(
         self,
@@ -76,18 +76,18 @@ class DealService(AggregateService[Deal]):
             "from_stage": from_stage,
             "reason": reason,
         }
-        return self.run(deal_id, "deal.stage_changed", data, origin)
+        return self.run(deal_id, Deal.StageChanged.TYPE, data, origin)
 
     def enrich_deal(
         self, deal_id: str, profile: dict[str, Any], *, origin: Origin | None = None
     ) -> CommandResult:
         data = {"deal_id": deal_id, "profile": profile}
-        return self.run(deal_id, "deal.profile_enriched", data, origin)
+        return self.run(deal_id, Deal.ProfileEnriched.TYPE, data, origin)
 
     def archive_deal(
         self, deal_id: str, *, reason: str | None = None, origin: Origin | None = None
     ) -> CommandResult:
-        return self.run(deal_id, "deal.archived", {"deal_id": deal_id, "reason": reason}, origin)
+        return self.run(deal_id, Deal.Archived.TYPE, {"deal_id": deal_id, "reason": reason}, origin)
 
     def get_deal(self, deal_id: str) -> DealView:
         return deal_view(self.load(deal_id))

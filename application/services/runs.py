@@ -50,27 +50,27 @@ class RunService(AggregateService[Run]):
         data = {"requires_verification": requires_verification, "agent": agent, "input": input}
         meta = self.meta(origin, session_id, run_id)
         given = origin is not None and origin.event_id is not None
-        return self.create_from(payload_of("run_created", data), meta, given)
+        return self.create_from(payload_of(Run.Created.TYPE, data), meta, given)
 
     def start_run(
         self, run_id: str, *, phase: str | None = None, origin: Origin | None = None
     ) -> CommandResult:
-        return self.run(run_id, "run_started", {"phase": phase}, origin)
+        return self.run(run_id, Run.Started.TYPE, {"phase": phase}, origin)
 
     def wait_for_input(
         self, run_id: str, *, prompt: str | None = None, origin: Origin | None = None
     ) -> CommandResult:
-        return self.run(run_id, "run_waiting_input", {"prompt": prompt}, origin)
+        return self.run(run_id, Run.WaitingForInput.TYPE, {"prompt": prompt}, origin)
 
     def resume_run(
         self, run_id: str, *, input: str | None = None, origin: Origin | None = None
     ) -> CommandResult:
-        return self.run(run_id, "run_resumed", {"input": input}, origin)
+        return self.run(run_id, Run.Resumed.TYPE, {"input": input}, origin)
 
     def complete_run(
         self, run_id: str, *, output: Any = None, origin: Origin | None = None
     ) -> CommandResult:
-        return self.run(run_id, "run_completed", {"output": output}, origin)
+        return self.run(run_id, Run.Completed.TYPE, {"output": output}, origin)
 
     def fail_run(
         self,
@@ -80,27 +80,27 @@ class RunService(AggregateService[Run]):
         error_code: str | None = None,
         origin: Origin | None = None,
     ) -> CommandResult:
-        return self.run(run_id, "run_failed", {"error": error, "error_code": error_code}, origin)
+        return self.run(run_id, Run.Failed.TYPE, {"error": error, "error_code": error_code}, origin)
 
     def cancel_run(
         self, run_id: str, *, reason: str | None = None, origin: Origin | None = None
     ) -> CommandResult:
-        return self.run(run_id, "run_cancelled", {"reason": reason}, origin)
+        return self.run(run_id, Run.Cancelled.TYPE, {"reason": reason}, origin)
 
     def start_verification(
         self, run_id: str, *, verifier: str | None = None, origin: Origin | None = None
     ) -> CommandResult:
-        return self.run(run_id, "verify_start", {"verifier": verifier}, origin)
+        return self.run(run_id, Run.VerificationStarted.TYPE, {"verifier": verifier}, origin)
 
     def pass_verification(
         self, run_id: str, *, details: str | None = None, origin: Origin | None = None
     ) -> CommandResult:
-        return self.run(run_id, "verify_pass", {"details": details}, origin)
+        return self.run(run_id, Run.VerificationPassed.TYPE, {"details": details}, origin)
 
     def fail_verification(
         self, run_id: str, *, reason: str | None = None, origin: Origin | None = None
     ) -> CommandResult:
-        return self.run(run_id, "verify_fail", {"reason": reason}, origin)
+        return self.run(run_id, Run.VerificationFailed.TYPE, {"reason": reason}, origin)
 
     def call_tool(
         self,
@@ -112,19 +112,19 @@ class RunService(AggregateService[Run]):
         origin: Origin | None = None,
     ) -> CommandResult:
         data = {"tool_call_id": tool_call_id, "tool_name": tool_name, "arguments": arguments}
-        return self.run(run_id, "agent.tool_called", data, origin)
+        return self.run(run_id, Run.ToolCalled.TYPE, data, origin)
 
     def complete_tool(
         self, run_id: str, tool_call_id: str, *, result: Any = None, origin: Origin | None = None
     ) -> CommandResult:
         data = {"tool_call_id": tool_call_id, "result": result}
-        return self.run(run_id, "agent.tool_completed", data, origin)
+        return self.run(run_id, Run.ToolCompleted.TYPE, data, origin)
 
     def fail_tool(
         self, run_id: str, tool_call_id: str, error: str, *, origin: Origin | None = None
     ) -> CommandResult:
         data = {"tool_call_id": tool_call_id, "error": error}
-        return self.run(run_id, "agent.tool_failed", data, origin)
+        return self.run(run_id, Run.ToolFailed.TYPE, data, origin)
 
     def block_tool(
         self,
@@ -142,7 +142,7 @@ class RunService(AggregateService[Run]):
             "policy": policy,
             "reason": reason,
         }
-        return self.run(run_id, "tool_policy_blocked", data, origin)
+        return self.run(run_id, Run.ToolBlocked.TYPE, data, origin)
 
     def warn_tool(
         self,
@@ -160,12 +160,12 @@ class RunService(AggregateService[Run]):
             "policy": policy,
             "reason": reason,
         }
-        return self.run(run_id, "tool_policy_warn", data, origin)
+        return self.run(run_id, Run.ToolWarned.TYPE, data, origin)
 
     def think(
         self, run_id: str, *, content: str | None = None, origin: Origin | None = None
     ) -> CommandResult:
-        return self.run(run_id, "agent.thinking", {"content": content}, origin)
+        return self.run(run_id, Run.Thought.TYPE, {"content": content}, origin)
 
     def wait_for_approval(
         self,
@@ -176,7 +176,7 @@ class RunService(AggregateService[Run]):
         origin: Origin | None = None,
     ) -> CommandResult:
         data = {"tool_call_id": tool_call_id, "reason": reason}
-        return self.run(run_id, "agent.waiting_approval", data, origin)
+        return self.run(run_id, Run.WaitingForApproval.TYPE, data, origin)
 
     def get_run(self, run_id: str) -> RunView:
         return run_view(self.load(run_id))
