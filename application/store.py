@@ -22,13 +22,9 @@ from eventsourcing.domain import Snapshot
 from eventsourcing.utils import Environment, EnvType
 
 from application.cache import BoundedCache
-from domain.action import Action
 from domain.archive import Archive
-from domain.deal import Deal
-from domain.job import Job
+from domain.catalog import AGGREGATES
 from domain.model import ZakopsAggregate
-from domain.run import Run
-from domain.session import Session
 
 SNAPSHOT_INTERVAL = 100
 log = logging.getLogger("zakops.store")
@@ -42,14 +38,10 @@ class EventStore(Application[UUID]):
     # The library's dataclass snapshot: the mapper stores aggregate state with the
     # library's type-preserving JSON transcodings (datetimes stay datetimes).
     snapshot_class = Snapshot
-    snapshotting_intervals: ClassVar[dict[type[Any], int]] = {
-        Run: SNAPSHOT_INTERVAL,
-        Deal: SNAPSHOT_INTERVAL,
-        Action: SNAPSHOT_INTERVAL,
-        Job: SNAPSHOT_INTERVAL,
-        Session: SNAPSHOT_INTERVAL,
-        Archive: SNAPSHOT_INTERVAL,
-    }
+    # Every aggregate of the catalog, and the archive of imported history.
+    snapshotting_intervals: ClassVar[dict[type[Any], int]] = dict.fromkeys(
+        (*AGGREGATES, Archive), SNAPSHOT_INTERVAL
+    )
 
     def construct_env(self, name: str, env: EnvType | None = None) -> Environment:
         # Unlike the library default, ignore os.environ: the composition root passes the

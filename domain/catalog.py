@@ -4,8 +4,8 @@ The taxonomy's `REGISTRY` (hence the seed's enums), the state summaries' status 
 services' command maps are derived from here; `domain/__init__` registers the types, so
 they are known as soon as any part of the domain is imported. A new event type is a nested
 `Declared` event class (with its command and mutator) on its aggregate plus its payload; a
-new aggregate is added to `AGGREGATES` (and to the store's snapshotting intervals, which a
-unit test checks).
+new aggregate is added to `AGGREGATES` (the store snapshots every catalogued aggregate, and
+its service reads its creation type and command map from here).
 """
 
 from __future__ import annotations
@@ -112,9 +112,15 @@ def declared_aliases() -> dict[str, str]:
     return aliases
 
 
+def creation_types(aggregate: type[ZakopsAggregate]) -> list[str]:
+    """The types of the aggregate's declared `AggregateCreated` classes (a session declares
+    none: its first event may be of any session-level type)."""
+    return [cls.TYPE for cls in event_classes(aggregate) if issubclass(cls, AggregateCreated)]
+
+
 def creation_type(aggregate: type[ZakopsAggregate]) -> str:
     """The type of the aggregate's first event (its one `AggregateCreated` class)."""
-    created = [cls.TYPE for cls in event_classes(aggregate) if issubclass(cls, AggregateCreated)]
+    created = creation_types(aggregate)
     if len(created) != 1:
         raise DeclarationError(f"{aggregate.__name__} declares {len(created)} creation events")
     return created[0]

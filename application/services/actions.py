@@ -5,14 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from application.services.base import AggregateService, CommandResult, Origin, payload_of
-from domain import catalog
 from domain.action import Action
 
 
 class ActionService(AggregateService[Action]):
     aggregate = Action
-    creation_type = catalog.creation_type(Action)
-    commands = catalog.commands(Action)
 
     def create_action(
         self,

@@ -21,6 +21,7 @@ from pydantic import ValidationError
 from application.ports import Clock, IdSource, TimelineView
 from application.store import EventStore
 from application.writer import GroupWriter
+from domain import catalog
 from domain.envelope import Envelope, invalid_input
 from domain.errors import ConcurrencyConflict, EventIdConflict, InvalidInput, NotFound
 from domain.model import Applied, EventMeta, ZakopsAggregate
@@ -107,9 +108,22 @@ class Services:
 
 
 class AggregateService(Generic[A]):
+    """Commands on one kind of aggregate. A subclass names its `aggregate`; the type of its
+    first event and the map from each later type to the aggregate's command method are
+    read from the aggregate's declared event classes (`domain.catalog`)."""
+
     aggregate: ClassVar[type[ZakopsAggregate]]
-    creation_type: ClassVar[str] = ""
+    creation_type: ClassVar[str] = ""  # "" when any declared type may open it (sessions)
     commands: ClassVar[dict[str, str]] = {}  # taxonomy type -> aggregate method
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        aggregate = cls.__dict__.get("aggregate")
+        if aggregate is None:
+            return
+        cls.commands = catalog.commands(aggregate)
+        created = catalog.creation_types(aggregate)
+        cls.creation_type = created[0] if len(created) == 1 else ""
 
     def __init__(self, deps: Services) -> None:
         self.deps = deps

@@ -13,7 +13,6 @@ from application.services.base import (
     event_id_of,
     payload_of,
 )
-from domain import catalog
 from domain.deal import Deal
 
 ID_BATCH = 500  # event ids per lookup while dating a deal's history
@@ -32,8 +31,6 @@ class DealView:
 
 class DealService(AggregateService[Deal]):
     aggregate = Deal
-    creation_type = catalog.creation_type(Deal)
-    commands = catalog.commands(Deal)
 
     def create_deal(
         self,

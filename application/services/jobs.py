@@ -5,14 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from application.services.base import AggregateService, CommandResult, Origin, payload_of
-from domain import catalog
 from domain.job import Job
 
 
 class JobService(AggregateService[Job]):
     aggregate = Job
-    creation_type = catalog.creation_type(Job)
-    commands = catalog.commands(Job)
 
     def enqueue(
         self,

@@ -7,7 +7,6 @@ from datetime import datetime
 from typing import Any
 
 from application.services.base import AggregateService, CommandResult, Origin, payload_of
-from domain import catalog
 from domain.run import Run
 
 HISTORY_PAGE = 1000  # events per read while counting a run's history
@@ -33,8 +32,6 @@ class RunView:
 
 class RunService(AggregateService[Run]):
     aggregate = Run
-    creation_type = catalog.creation_type(Run)
-    commands = catalog.commands(Run)
 
     def create_run(
         self,
