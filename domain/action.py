@@ -40,6 +40,7 @@ class Action(ZakopsAggregate):
 
     TOPIC = "zakops.Action"
     KIND: ClassVar[str] = "action"
+    KEY_FIELD: ClassVar[str] = "action_id"  # the payload field naming the aggregate
 
     class Created(AggregateCreated, Declared):
         TOPIC: ClassVar[str] = "zakops.Action.Created"

@@ -39,6 +39,7 @@ STAGES: tuple[str, ...] = tuple(TRANSITIONS)
 class Deal(ZakopsAggregate):
     TOPIC = "zakops.Deal"
     KIND: ClassVar[str] = "deal"
+    KEY_FIELD: ClassVar[str] = "deal_id"  # the payload field naming the aggregate
     DEEP_STATE: ClassVar[frozenset[str]] = frozenset({"profile"})
 
     class Created(AggregateCreated, Declared):

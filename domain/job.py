@@ -30,6 +30,7 @@ class Job(ZakopsAggregate):
 
     TOPIC = "zakops.Job"
     KIND: ClassVar[str] = "job"
+    KEY_FIELD: ClassVar[str] = "job_id"  # the payload field naming the aggregate
 
     class Queued(AggregateCreated, Declared):
         TOPIC: ClassVar[str] = "zakops.Job.Queued"

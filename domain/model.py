@@ -92,6 +92,9 @@ class ZakopsAggregate(BaseAggregate[UUID]):
     ids are answered by the store's unique `event_id`."""
 
     KIND: ClassVar[str] = "aggregate"
+    # The payload field that names the aggregate (deal_id, ...); runs and sessions are named
+    # by the envelope (run_id, session_id) instead.
+    KEY_FIELD: ClassVar[str | None] = None
     recent_ids: dict[str, int]  # event_id -> version, the newest RECENT_IDS (see remember)
 
     @staticmethod

@@ -371,7 +371,7 @@ def check_same(original: Envelope, type_name: str, payload: Payload) -> None:
         raise EventIdConflict(original.event_id, f"it was {original.type} with another payload")
 
 
-KEY_FIELDS = {"deal": "deal_id", "action": "action_id", "job": "job_id"}
+KEY_FIELDS = {a.KIND: a.KEY_FIELD for a in catalog.AGGREGATES if a.KEY_FIELD is not None}
 
 
 def aggregate_key(
