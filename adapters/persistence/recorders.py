@@ -17,6 +17,7 @@ reading anything back.
 from __future__ import annotations
 
 import inspect
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -136,13 +137,18 @@ class EnvelopeSQLiteRecorder(SQLiteApplicationRecorder):
             schema.upgrade_sqlite(c.sqlite_cursor, self.events_table_name)
         super().create_table()
 
-    def _insert_events(
-        self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
+        if not stored_events:
+            return []
+        with self.datastore.transaction(commit=True) as c:
+            return self._append(c, _rows(stored_events), kwargs.get("written"))
+
+    def _append(self, c: SQLiteCursor, rows: list[EventRow], written: Written | None) -> list[int]:
         """The first INSERT takes SQLite's write lock and reads its session's last seq; the
         rest of the batch follows in one `executemany` with the positions and seqs that the
         lock makes certain (rowids continue from the first, no one else can write)."""
-        rows = _rows(stored_events)
         cursor = c.sqlite_cursor
         params = [_sqlite_params(r) for r in rows]
         numbered = rows[0].session_id is not None and rows[0].type is not None
@@ -175,7 +181,7 @@ class EnvelopeSQLiteRecorder(SQLiteApplicationRecorder):
         ]
         if summaries:
             cursor.executemany(self.sql.merge_state(), summaries)
-        _fill(kwargs.get("written"), rows, numbers)
+        _fill(written, rows, numbers)
         return [position for position, _ in numbers]
 
     def _last_seq(self, cursor: Any, session_id: str) -> int:
@@ -197,14 +203,16 @@ class EnvelopePOPORecorder(POPOApplicationRecorder):
     def __init__(self) -> None:
         super().__init__()
         self.table = MemoryEventTable()
+        self._appending = threading.Lock()
 
-    def _update_table(
+    def insert_events(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
         rows = _rows(stored_events)
-        self.table.check_unique([r.event_id for r in rows if r.event_id is not None])
-        ids = super()._update_table(stored_events, **kwargs) or []
-        envelopes = self.table.append(rows, ids)
+        with self._appending:  # the event-id check, the library's insert and ours, together
+            self.table.check_unique([r.event_id for r in rows if r.event_id is not None])
+            ids = super().insert_events(stored_events, **kwargs) or []
+            envelopes = self.table.append(rows, ids)
         written = kwargs.get("written")
         if written is not None:
             written[:] = envelopes
