@@ -1,6 +1,6 @@
 """`make bench`: our write and read paths, each next to a baseline measured in the same run.
 
-    python -m bench [--quick] [--large N] [--backends sqlite,postgres]
+    python -m bench [--quick] [--large N] [--backends sqlite,postgres] [--only 8,9]
 
 Per backend: (1) sequential single-event commands vs. the bare eventsourcing library saving
 one event per save (and the bare library vs. raw single-row commits); (2) emit_batch of 100
@@ -39,6 +39,13 @@ def _backends(text: str) -> list[Name]:
     return [name for name in NAMES if name in chosen]
 
 
+def _parts(text: str) -> frozenset[str]:
+    chosen = frozenset(part.strip() for part in text.split(",") if part.strip())
+    if not chosen or not chosen <= {str(n) for n in range(1, 10)}:
+        raise argparse.ArgumentTypeError("choose part numbers from 1 to 9")
+    return chosen
+
+
 def _large(text: str) -> int:
     value = int(text.replace("_", "").replace(",", ""))
     if value <= SMALL:
@@ -56,6 +63,9 @@ def main() -> None:
         help=f"events stored for (6) and (7) (default {DEFAULT_LARGE:,}; {QUICK_LARGE:,} quick)",
     )
     parser.add_argument("--backends", type=_backends, default=list(NAMES), help="sqlite,postgres")
+    parser.add_argument(
+        "--only", type=_parts, default=frozenset(), help="run only these parts, e.g. 8 or 1,4"
+    )
     args = parser.parse_args()
     large: int = args.large or (QUICK_LARGE if args.quick else DEFAULT_LARGE)
     sizes = Sizes.quick(large) if args.quick else Sizes.full(large)
@@ -67,7 +77,7 @@ def main() -> None:
     for name in args.backends:
         console.print(f"[bold]benchmarking {name}[/bold]")
         with open_backend(name) as backend:
-            rows += bench_backend(backend, sizes, clock)
+            rows += bench_backend(backend, sizes, clock, args.only)
     console.print(timing_table(clock.parts))
     console.print(results_table(rows))
     console.print(f"total {time.perf_counter() - started:,.0f} s")

@@ -64,7 +64,10 @@ class Sizes:
         )
 
 
-def bench_backend(backend: Backend, sizes: Sizes, clock: Clock) -> list[Row]:
+def bench_backend(
+    backend: Backend, sizes: Sizes, clock: Clock, only: frozenset[str] = frozenset()
+) -> list[Row]:
+    """Every part, or those whose number (`"8"` for "(8) live streams") is in `only`."""
     parts: list[tuple[str, Callable[[Backend, Sizes, Console], list[Row]]]] = [
         ("(1) single commands", single_commands),
         ("(2) batches of 100", batches),
@@ -78,6 +81,8 @@ def bench_backend(backend: Backend, sizes: Sizes, clock: Clock) -> list[Row]:
     ]
     rows: list[Row] = []
     for name, measure in parts:
+        if only and name[1 : name.index(")")] not in only:
+            continue
         with clock.part(backend.name, name):
             rows += measure(backend, sizes, clock.console)
     return rows

@@ -15,11 +15,21 @@ import asyncio
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import cast
 
 from starlette.concurrency import run_in_threadpool
 from starlette.types import Message, Receive, Scope, Send
 
-from adapters.live.hub import LiveEvent, LiveHub, Signal, Subscription
+from adapters.http.protocol import DETACH, Detach
+from adapters.live.hub import (
+    PING_CHUNK,
+    LiveEvent,
+    LiveHub,
+    Signal,
+    Subscription,
+    http_chunk,
+    sse_frame,
+)
 from domain.envelope import Envelope
 
 TERMINAL = frozenset({"run_completed", "run_failed", "run_cancelled"})
@@ -48,23 +58,34 @@ def next_page(count: int, page_bytes: int) -> int:
 
 
 def frame(event_id: int | None, kind: str, data: str) -> bytes:
-    head = f"id: {event_id}\n" if event_id is not None else ""
-    return f"{head}event: {kind}\ndata: {data}\n\n".encode()
+    return sse_frame(event_id, kind, data)
 
 
-@dataclass(slots=True)
-class LiveStream:
+LAST_CHUNK = b"0\r\n\r\n"
+
+
+@dataclass(slots=True, eq=False)
+class LiveStream(asyncio.Protocol):
     """An ASGI response. `by_position` streams the whole log (ids are positions); the
-    others a session or a run (ids are session seqs)."""
+    others a session or a run (ids are session seqs).
+
+    Once caught up, it takes its connection over when the server lets it (`DETACH`, see
+    adapters/http/protocol.py): it becomes the connection's protocol and the hub's sink, the
+    ASGI call returns, and each event is written to the transport as the hub offers it (no
+    coroutine, no task). The transport's own buffer is then the stream's buffer, bounded by
+    the hub's budget. Without the extension, a coroutine serves the stream from the
+    subscription's buffer."""
 
     hub: LiveHub
     subscription: Subscription
-    replay: Replay
+    replay: Replay | None
     after: int  # the last id the client has
     until_terminal: bool
-    release: Callable[[], None]
+    release: Callable[[], None] | None
     by_position: bool = False
     shape: Shape | None = None
+    transport: asyncio.WriteTransport | None = None  # once the stream owns its connection
+    loop: asyncio.AbstractEventLoop | None = None
 
     def id_of(self, event: Envelope | LiveEvent) -> int:
         value = event.position if self.by_position else event.seq
@@ -73,15 +94,30 @@ class LiveStream:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await send({"type": "http.response.start", "status": 200, "headers": HEADERS})
         leaving = asyncio.ensure_future(_until_disconnect(receive))
-        leaving.add_done_callback(lambda _: self.subscription.raise_signal(Signal.CLOSED))
+        left = lambda _: self.subscription.raise_signal(Signal.CLOSED)  # noqa: E731
+        leaving.add_done_callback(left)
+        detach: Detach | None = scope.get("extensions", {}).get(DETACH)
         try:
             if not await self._replay(send):
+                if detach is not None and self.subscription.signal in (None, Signal.PING):
+                    leaving.remove_done_callback(left)
+                    leaving.cancel()
+                    if self._take_over(detach):
+                        return  # the stream goes on, on its connection
+                    leaving = asyncio.ensure_future(_until_disconnect(receive))
+                    leaving.add_done_callback(left)
                 await self._live(send)
         finally:
-            leaving.cancel()
-            self.hub.unsubscribe(self.subscription)
-            self.release()
+            if self.transport is None:
+                leaving.cancel()
+                self._end()
         await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+    def _end(self) -> None:
+        self.hub.unsubscribe(self.subscription)
+        release, self.release = self.release, None
+        if release is not None:
+            release()
 
     async def _send(self, send: Send, event: Envelope | LiveEvent, data: str) -> bool:
         """Send one event; True when it ends the stream (a run's terminal event)."""
@@ -103,8 +139,10 @@ class LiveStream:
 
     async def _replay(self, send: Send) -> bool:
         limit = FIRST_PAGE
+        replay = self.replay
+        assert replay is not None
         while self.subscription.signal is not Signal.CLOSED:
-            page = await run_in_threadpool(self.replay, self.after, limit)
+            page = await run_in_threadpool(replay, self.after, limit)
             page_bytes = 0
             for envelope in page:
                 data = envelope.model_dump_json()
@@ -122,20 +160,78 @@ class LiveStream:
             if item is Signal.PING:
                 await _body(send, b": ping\n\n")
             elif item is Signal.OVERFLOW:
-                note = {"reason": "the client fell too far behind", "resume_after": self.after}
-                await send(
-                    {
-                        "type": "http.response.body",
-                        "body": frame(None, "overflow", json.dumps(note)),
-                        "more_body": True,
-                    }
-                )
+                await _body(send, self._overflow_note())
                 return
             elif isinstance(item, LiveEvent):
                 if self.id_of(item) > self.after and await self._send(send, item, item.data):
                     return
             else:  # closed: the client left or the server stops
                 return
+
+    def _overflow_note(self) -> bytes:
+        note = {"reason": "the client fell too far behind", "resume_after": self.after}
+        return frame(None, "overflow", json.dumps(note))
+
+    # On its own connection: the hub's sink and the connection's protocol.
+
+    def _take_over(self, detach: Detach) -> bool:
+        if not detach(self):
+            return False
+        self.replay = None  # not needed any more: let its closure go
+        for event in self.subscription.attach(self):  # what arrived during the replay
+            self.deliver(event)
+        return True
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.WriteTransport, transport)  # uvloop's is not a subclass
+        self.loop = asyncio.get_running_loop()
+
+    def deliver(self, event: LiveEvent) -> None:
+        transport = self.transport
+        if transport is None or transport.is_closing() or self.id_of(event) <= self.after:
+            return
+        if self.shape is None:
+            chunk = event.chunk(self.by_position)
+        else:
+            shaped = self.shape(event.type, event.data)
+            chunk = b"" if shaped is None else http_chunk(frame(self.id_of(event), *shaped))
+        if chunk and transport.get_write_buffer_size() + len(chunk) > self.subscription.budget:
+            self._finish(http_chunk(self._overflow_note()))  # the client fell behind
+            return
+        self.after = self.id_of(event)
+        if self.until_terminal and event.type in TERMINAL:
+            self._finish(chunk)
+        elif chunk:
+            transport.write(chunk)
+
+    def ping(self) -> None:
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.write(PING_CHUNK)
+
+    def close(self) -> None:
+        """The hub stops (or this stream's subscription ends): end the response."""
+        self._finish(b"")
+
+    def shutdown(self) -> None:
+        """The server stops: end the response; the client resumes elsewhere by its id."""
+        self._finish(b"")
+
+    def _finish(self, last: bytes) -> None:
+        transport = self.transport
+        if transport is not None and not transport.is_closing():
+            transport.write(last + LAST_CHUNK)
+            transport.close()  # after the buffer is written; then `connection_lost`
+
+    def data_received(self, data: bytes) -> None:
+        pass  # a client says nothing more on a stream; whatever it sends is dropped
+
+    def eof_received(self) -> bool | None:
+        return None  # the client is gone: close
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.transport = None
+        self.subscription.sink = None
+        self._end()
 
 
 async def _body(send: Send, chunk: bytes) -> None:

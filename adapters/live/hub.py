@@ -14,24 +14,62 @@ worker thread), so no locks are needed.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import deque
-from dataclasses import dataclass, field
 from enum import Enum
+from typing import Protocol
 
 BUFFER_BYTES = 4 * 1024 * 1024  # what one subscriber may have waiting for it
-SLICE = 16  # streams woken before the hub yields to the loop
+SLICE_SECONDS = 0.0005  # how long the hub offers events before it yields to the loop
 
 
-@dataclass(frozen=True, slots=True)
 class LiveEvent:
-    """An event as streams send it: its numbers, its type and its envelope as JSON."""
+    """An event as streams send it: its numbers, its type and its envelope as JSON. Its SSE
+    frames (as HTTP chunks) are encoded once, on first use, and shared by every stream."""
 
-    position: int
-    seq: int | None
-    session_id: str | None
-    run_id: str | None
-    type: str
-    data: str
+    __slots__ = ("_chunks", "data", "position", "run_id", "seq", "session_id", "type")
+
+    def __init__(
+        self,
+        position: int,
+        seq: int | None,
+        session_id: str | None,
+        run_id: str | None,
+        type: str,
+        data: str,
+    ) -> None:
+        self.position = position
+        self.seq = seq
+        self.session_id = session_id
+        self.run_id = run_id
+        self.type = type
+        self.data = data
+        self._chunks: list[bytes | None] = [None, None]
+
+    def __repr__(self) -> str:
+        return f"LiveEvent(position={self.position}, seq={self.seq}, type={self.type!r})"
+
+    def chunk(self, by_position: bool) -> bytes:
+        """The event as one HTTP/1.1 chunk of an SSE stream whose ids are positions (the
+        whole log) or seqs (a session, a run)."""
+        cached = self._chunks[by_position]
+        if cached is None:
+            event_id = self.position if by_position else self.seq
+            cached = http_chunk(sse_frame(int(event_id or 0), self.type, self.data))
+            self._chunks[by_position] = cached
+        return cached
+
+
+def sse_frame(event_id: int | None, kind: str, data: str) -> bytes:
+    head = f"id: {event_id}\n" if event_id is not None else ""
+    return f"{head}event: {kind}\ndata: {data}\n\n".encode()
+
+
+def http_chunk(body: bytes) -> bytes:
+    return b"%x\r\n%b\r\n" % (len(body), body)
+
+
+PING_CHUNK = http_chunk(b": ping\n\n")  # one heartbeat, the same bytes for every stream
 
 
 class Signal(Enum):
@@ -40,35 +78,92 @@ class Signal(Enum):
     CLOSED = "closed"  # the client left, or the hub stopped
 
 
-@dataclass(eq=False, slots=True)
-class Subscription:
-    """What one stream wants (a session, a run, or everything) and what waits for it."""
+class Sink(Protocol):
+    """A stream that writes straight to its connection (see adapters/http/sse.py): the hub
+    hands it each event as it arrives, with no coroutine waiting per stream."""
 
-    session_id: str | None = None
-    run_id: str | None = None
-    budget: int = BUFFER_BYTES
-    pending: deque[LiveEvent] = field(default_factory=deque)
-    bytes: int = 0
-    signal: Signal | None = None
-    quiet: bool = True  # nothing sent since the last heartbeat
-    _ready: asyncio.Event = field(default_factory=asyncio.Event)
+    def deliver(self, event: LiveEvent) -> None: ...
+
+    def ping(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class Subscription:
+    """What one stream wants (a session, a run, or everything) and where its events go: to
+    a `Sink` once the stream is live on its connection, or else (while it replays, or when
+    served by a coroutine) to a buffer bounded in bytes that `next` empties. The buffer and
+    the waiter are made only when needed: an idle subscription on a sink is a few words."""
+
+    __slots__ = (
+        "_ready",
+        "budget",
+        "bytes",
+        "pending",
+        "quiet",
+        "run_id",
+        "session_id",
+        "signal",
+        "sink",
+    )
+
+    def __init__(
+        self, session_id: str | None = None, run_id: str | None = None, budget: int = BUFFER_BYTES
+    ) -> None:
+        self.session_id = session_id
+        self.run_id = run_id
+        self.budget = budget
+        self.pending: deque[LiveEvent] | None = None
+        self.bytes = 0
+        self.signal: Signal | None = None
+        self.quiet = True  # nothing sent since the last heartbeat
+        self.sink: Sink | None = None
+        self._ready: asyncio.Future[None] | None = None
 
     def offer(self, event: LiveEvent) -> None:
+        if self.sink is not None:
+            self.quiet = False
+            self.sink.deliver(event)
+            return
         if self.signal is not None:
             return
+        if self.pending is None:
+            self.pending = deque()
         if self.bytes + len(event.data) > self.budget and self.pending:
-            self.pending.clear()
+            self.pending = None
             self.bytes = 0
             self.signal = Signal.OVERFLOW
         else:
             self.pending.append(event)
             self.bytes += len(event.data)
-        self._ready.set()
+        self._wake()
 
     def raise_signal(self, signal: Signal) -> None:
+        if self.sink is not None:
+            if signal is Signal.PING:
+                self.sink.ping()
+            else:
+                sink, self.sink = self.sink, None
+                self.signal = signal
+                sink.close()
+            return
         if self.signal is None or signal is not Signal.PING:
             self.signal = signal
-            self._ready.set()
+            self._wake()
+
+    def attach(self, sink: Sink) -> list[LiveEvent]:
+        """From now on events go to `sink`; returns what was buffered for it until now."""
+        waiting = list(self.pending or ())
+        self.pending = None
+        self.bytes = 0
+        if self.signal is Signal.PING:
+            self.signal = None
+        self.sink = sink
+        return waiting
+
+    def _wake(self) -> None:
+        if self._ready is not None and not self._ready.done():
+            self._ready.set_result(None)
 
     async def next(self) -> LiveEvent | Signal:
         """The next event, or a signal; waits until there is one."""
@@ -83,8 +178,11 @@ class Subscription:
                 if signal is Signal.PING:
                     self.signal = None
                 return signal
-            self._ready.clear()
-            await self._ready.wait()
+            self._ready = asyncio.get_running_loop().create_future()
+            try:
+                await self._ready
+            finally:
+                self._ready = None
 
 
 class LiveHub:
@@ -125,16 +223,17 @@ class LiveHub:
             self._everything.discard(subscription)
 
     async def publish(self, events: list[LiveEvent]) -> None:
-        """Offer each event to the subscriptions that want it. Every `SLICE` offers wake as
-        many streams; the hub then lets them (and anything else waiting, such as a write's
-        answer) run before it wakes more, so a thousand streams do not stall the loop."""
-        offered = 0
+        """Offer each event to the subscriptions that want it. A live stream's offer is one
+        write of bytes encoded once for all of them; every `SLICE_SECONDS` the hub lets the
+        loop run (a write's answer, a new stream) before it goes on, so a thousand streams
+        do not stall it."""
+        deadline = time.perf_counter() + SLICE_SECONDS
         for event in events:
             for subscription in self._wanting(event):
                 subscription.offer(event)
-                offered += 1
-                if offered % SLICE == 0:
+                if time.perf_counter() > deadline:
                     await asyncio.sleep(0)
+                    deadline = time.perf_counter() + SLICE_SECONDS
 
     def _wanting(self, event: LiveEvent) -> list[Subscription]:
         found = list(self._everything)
