@@ -20,7 +20,10 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection as Pipe
 from multiprocessing.process import BaseProcess
 from pathlib import Path
+from typing import cast
 from urllib.parse import urlsplit
+
+import uvloop
 
 from bench.http import HEADERS
 from bench.raw import rss_mb
@@ -86,38 +89,97 @@ async def _hold(plan: StreamPlan, pipe: Pipe) -> None:
     pipe.send("closed")
 
 
+class _Follower(asyncio.Protocol):
+    """One stream's connection, read by callbacks (no coroutine woken per event): every
+    (id, arrival time); `done` resolves when the stream reaches `until` or `storm_at`, or
+    ends."""
+
+    def __init__(self, log: list[tuple[int, float]], last: int | None, stop_at: int) -> None:
+        self.log = log
+        self.last = last
+        self.stop_at = stop_at
+        self.buffer = b""
+        self.head = True  # the response head is not read yet
+        self.transport: asyncio.Transport | None = None
+        self.opened: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
+
+    def data_received(self, data: bytes) -> None:
+        buffer = self.buffer + data
+        if self.head:
+            end = buffer.find(b"\r\n\r\n")
+            if end < 0:
+                self.buffer = buffer
+                return
+            if not buffer.startswith(b"HTTP/1.1 200"):
+                self._end(RuntimeError(f"stream refused: {buffer[:200]!r}"))
+                return
+            self.head = False
+            self.opened.set_result(None)
+            buffer = buffer[end + 4 :]
+        end = buffer.rfind(b"\n\n")
+        if end >= 0:
+            now = time.monotonic()
+            for match in ID.finditer(buffer, 0, end + 2):
+                self.last = int(match.group(1))
+                self.log.append((self.last, now))
+            buffer = buffer[end + 2 :]
+            if self.last is not None and self.last >= self.stop_at:
+                self._end(None)
+        self.buffer = buffer
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._end(RuntimeError("the server closed a stream"))
+
+    def _end(self, error: Exception | None) -> None:
+        for future in (self.opened, self.done):
+            if not future.done():
+                if error is None:
+                    future.set_result(None)
+                else:
+                    future.set_exception(error)
+        if self.transport is not None:
+            self.transport.close()
+
+
 async def _follow(
     plan: StreamPlan, index: int, gate: asyncio.Semaphore, opened: list[int]
 ) -> list[tuple[int, float]]:
     """One stream: every (id, arrival time) until `until`, reconnecting once at
     `storm_at` with the last id received."""
+    url = urlsplit(plan.base)
+    assert url.hostname is not None
+    assert url.port is not None
     log: list[tuple[int, float]] = []
     last: int | None = None
     stormed = plan.storm_at == 0
+    loop = asyncio.get_running_loop()
     while last is None or last < plan.until:
+        stop_at = plan.until if stormed else plan.storm_at
         async with gate:
-            reader, writer = await _open(plan.base, _path(plan, index), last)
+            _, follower = await loop.create_connection(
+                lambda: _Follower(log, last, stop_at),  # noqa: B023 (called at once)
+                url.hostname,
+                url.port,
+            )
+            lines = [f"GET {_path(plan, index)} HTTP/1.1", f"Host: {url.netloc}"]
+            lines += ["Accept: text/event-stream", f"Authorization: {HEADERS['Authorization']}"]
+            if last is not None:
+                lines.append(f"Last-Event-ID: {last}")
+            assert follower.transport is not None
+            follower.transport.write(("\r\n".join(lines) + "\r\n\r\n").encode())
+            await follower.opened
         opened[index] = 1
-        buffer = b""
         try:
-            while last is None or last < plan.until:
-                data = await reader.read(65536)
-                if not data:
-                    raise RuntimeError("the server closed a stream")
-                buffer += data
-                end = buffer.rfind(b"\n\n")
-                if end < 0:
-                    continue
-                now = time.monotonic()
-                for match in ID.finditer(buffer, 0, end + 2):
-                    last = int(match.group(1))
-                    log.append((last, now))
-                buffer = buffer[end + 2 :]
-                if not stormed and last is not None and last >= plan.storm_at:
-                    stormed = True
-                    break  # reconnect, as every other stream does about now
+            await follower.done
         finally:
-            writer.close()
+            assert follower.transport is not None
+            follower.transport.close()
+        last = follower.last
+        stormed = True  # reconnect, as every other stream does about now
     return log
 
 
@@ -133,7 +195,9 @@ async def _read(plan: StreamPlan, pipe: Pipe) -> None:
 
 
 def _reader_main(plan: StreamPlan, pipe: Pipe) -> None:
-    asyncio.run(_hold(plan, pipe) if plan.until == 0 else _read(plan, pipe))
+    """A reader process, on uvloop: the clients share the server's two cores here, and
+    the cheaper they read the less they weigh on the write latency measured beside them."""
+    uvloop.run(_hold(plan, pipe) if plan.until == 0 else _read(plan, pipe))
 
 
 def start_readers(plan: StreamPlan, total: int) -> list[tuple[BaseProcess, Pipe]]:

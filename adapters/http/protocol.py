@@ -47,10 +47,11 @@ DETACH = "zakops.detach"  # the scope extension: a `Detach`
 
 
 class Owner(Protocol):
-    """What takes a connection over: an asyncio protocol that uvicorn may ask to shut
-    down (it keeps a set of the open connections and shuts each down on exit)."""
+    """What takes a connection over: an asyncio protocol that joins uvicorn's set of open
+    connections (uvicorn calls `shutdown` on each when it stops, and waits until they have
+    left the set)."""
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None: ...
+    def adopt(self, transport: asyncio.BaseTransport, connections: set[Any]) -> None: ...
 
     def shutdown(self) -> None: ...
 
@@ -102,7 +103,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self.connections.add(owner)  # type: ignore[arg-type]  # uvicorn only calls shutdown()
         self._unset_keepalive_if_required()
         transport.set_protocol(owner)  # type: ignore[arg-type]
-        owner.connection_made(transport)
+        owner.adopt(transport, self.connections)
         # no reference cycles left behind: this protocol is freed at once, not by the GC
         self.scope["extensions"] = {}
         self.cycle = None  # type: ignore[assignment]

@@ -3,8 +3,12 @@ duplicate.
 
 The subscription is taken before the replay starts, so every event committed from then on
 reaches its buffer; the replay reads the store until it has caught up, and live events
-whose id (seq, or position for the activity feed) the replay already sent are skipped. One
-coroutine serves a stream; a second one only waits for the client to leave. Heartbeats come
+whose id (seq, or position for the activity feed) the replay already sent are skipped.
+A coroutine serves the replay (a second one waits for the client to leave); once caught up,
+the stream takes its connection over (`DETACH`, adapters/http/protocol.py) and the hub
+writes each event to it directly: no coroutine, no task per live stream, and the
+connection's `connection_lost` is the disconnect. Where the server offers no such hand-over,
+the coroutine goes on serving the stream from the subscription's buffer. Heartbeats come
 from the hub's timer. A stream whose client fell more than its buffer behind ends with an
 `overflow` event saying where to resume; the client reconnects with `Last-Event-ID`.
 """
@@ -13,9 +17,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import cast
+from typing import Any, cast
 
 from starlette.concurrency import run_in_threadpool
 from starlette.types import Message, Receive, Scope, Send
@@ -30,6 +35,7 @@ from adapters.live.hub import (
     http_chunk,
     sse_frame,
 )
+from adapters.live.writer import Outlet
 from domain.envelope import Envelope
 
 TERMINAL = frozenset({"run_completed", "run_failed", "run_cancelled"})
@@ -86,6 +92,9 @@ class LiveStream(asyncio.Protocol):
     shape: Shape | None = None
     transport: asyncio.WriteTransport | None = None  # once the stream owns its connection
     loop: asyncio.AbstractEventLoop | None = None
+    outlet: Outlet | None = None  # the socket, once moved off the transport
+    connections: set[Any] | None = None  # uvicorn's open connections, this one among them
+    ending: bool = False  # the last chunk is queued
 
     def id_of(self, event: Envelope | LiveEvent) -> int:
         value = event.position if self.by_position else event.seq
@@ -108,7 +117,7 @@ class LiveStream(asyncio.Protocol):
                     leaving.add_done_callback(left)
                 await self._live(send)
         finally:
-            if self.transport is None:
+            if self.transport is None and self.outlet is None:
                 leaving.cancel()
                 self._end()
         await send({"type": "http.response.body", "body": b"", "more_body": False})
@@ -178,35 +187,60 @@ class LiveStream(asyncio.Protocol):
         if not detach(self):
             return False
         self.replay = None  # not needed any more: let its closure go
+        self._migrate()
         for event in self.subscription.attach(self):  # what arrived during the replay
             self.deliver(event)
         return True
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = cast(asyncio.WriteTransport, transport)  # uvloop's is not a subclass
+    def adopt(self, transport: asyncio.BaseTransport, connections: set[Any]) -> None:
+        self.transport = cast(asyncio.WriteTransport, transport)  # uvloop's is no subclass
         self.loop = asyncio.get_running_loop()
+        self.connections = connections
+
+    def _migrate(self) -> None:
+        """Move the socket from the transport to an `Outlet` that the hub's writer thread
+        writes to (adapters/live/writer.py), when the transport has nothing left to write
+        (else it keeps it). The console's streams (`shape`) stay on their transport."""
+        transport, writer = self.transport, self.hub.writer
+        if (
+            transport is None
+            or self.shape is not None
+            or not writer.running
+            or transport.get_write_buffer_size()
+            or transport.is_closing()
+        ):
+            return
+        sock = transport.get_extra_info("socket")
+        if sock is None:
+            return
+        fd = os.dup(sock.fileno())
+        transport.set_protocol(asyncio.Protocol())  # its closing is no news to this stream
+        transport.close()  # closes its descriptor only: the connection stays open on `fd`
+        self.transport = None
+        assert self.loop is not None
+        self.outlet = Outlet(fd, self.loop, writer, self._outlet_lost)
 
     def deliver(self, event: LiveEvent) -> None:
-        transport = self.transport
-        if transport is None or transport.is_closing() or self.id_of(event) <= self.after:
+        event_id = int((event.position if self.by_position else event.seq) or 0)
+        if event_id <= self.after or self._closed():
             return
         if self.shape is None:
             chunk = event.chunk(self.by_position)
         else:
             shaped = self.shape(event.type, event.data)
-            chunk = b"" if shaped is None else http_chunk(frame(self.id_of(event), *shaped))
-        if chunk and transport.get_write_buffer_size() + len(chunk) > self.subscription.budget:
+            chunk = b"" if shaped is None else http_chunk(frame(event_id, *shaped))
+        if chunk and self._waiting() + len(chunk) > self.subscription.budget:
             self._finish(http_chunk(self._overflow_note()))  # the client fell behind
             return
-        self.after = self.id_of(event)
+        self.after = event_id
         if self.until_terminal and event.type in TERMINAL:
             self._finish(chunk)
         elif chunk:
-            transport.write(chunk)
+            self._write(chunk)
 
     def ping(self) -> None:
-        if self.transport is not None and not self.transport.is_closing():
-            self.transport.write(PING_CHUNK)
+        if not self._closed():
+            self._write(PING_CHUNK)
 
     def close(self) -> None:
         """The hub stops (or this stream's subscription ends): end the response."""
@@ -216,11 +250,31 @@ class LiveStream(asyncio.Protocol):
         """The server stops: end the response; the client resumes elsewhere by its id."""
         self._finish(b"")
 
+    def _closed(self) -> bool:
+        if self.outlet is not None:
+            return self.outlet.gone or self.outlet.closing or self.ending
+        return self.transport is None or self.transport.is_closing()
+
+    def _waiting(self) -> int:
+        if self.outlet is not None:
+            return self.outlet.pending
+        return self.transport.get_write_buffer_size() if self.transport is not None else 0
+
+    def _write(self, chunk: bytes) -> None:
+        if self.outlet is not None:
+            self.outlet.send(chunk)
+        elif self.transport is not None:
+            self.transport.write(chunk)
+
     def _finish(self, last: bytes) -> None:
-        transport = self.transport
-        if transport is not None and not transport.is_closing():
-            transport.write(last + LAST_CHUNK)
-            transport.close()  # after the buffer is written; then `connection_lost`
+        if self._closed():
+            return
+        if self.outlet is not None:
+            self.ending = True
+            self.outlet.send(last + LAST_CHUNK, finish=True)
+        elif self.transport is not None:
+            self.transport.write(last + LAST_CHUNK)
+            self.transport.close()  # after the buffer is written; then `connection_lost`
 
     def data_received(self, data: bytes) -> None:
         pass  # a client says nothing more on a stream; whatever it sends is dropped
@@ -230,7 +284,17 @@ class LiveStream(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.transport = None
+        self._gone()
+
+    def _outlet_lost(self) -> None:
+        self.outlet = None
+        self._gone()
+
+    def _gone(self) -> None:
         self.subscription.sink = None
+        if self.connections is not None:
+            self.connections.discard(self)
+            self.connections = None
         self._end()
 
 

@@ -1,11 +1,13 @@
 """The live hub: one per process, it hands each new event to the streams that want it.
 
 A `LogFollower` publishes every new event once, already serialised; the hub looks up the
-subscriptions by session, by run and for everything (the activity feed) and appends the
-event to their buffers. A buffer is bounded in bytes: a subscriber that falls further behind
-is marked overflowed, and its stream closes with a last message saying where to resume. An
-idle subscription costs a small object and a waiting coroutine; heartbeats come from one
-timer for all of them.
+subscriptions by session, by run and for everything (the activity feed) and offers the
+event to each. A stream that is live on its own connection (a `Sink`, adapters/http/sse.py)
+writes the event's bytes, encoded once for all streams, straight to its transport; a stream
+still replaying (or served by a coroutine) gets it in a buffer. Either buffer is bounded in
+bytes: a subscriber that falls further behind is closed with a last message saying where
+to resume. An idle subscription costs two small objects besides its connection, no
+coroutine; heartbeats come from one timer for all of them and are the same bytes for all.
 
 Everything here runs on the event loop thread; only `LogFollower` reads the store (from a
 worker thread), so no locks are needed.
@@ -18,6 +20,8 @@ import time
 from collections import deque
 from enum import Enum
 from typing import Protocol
+
+from adapters.live.writer import SocketWriter
 
 BUFFER_BYTES = 4 * 1024 * 1024  # what one subscriber may have waiting for it
 SLICE_SECONDS = 0.0005  # how long the hub offers events before it yields to the loop
@@ -193,6 +197,7 @@ class LiveHub:
         self._by_run: dict[str, set[Subscription]] = {}
         self._everything: set[Subscription] = set()
         self._heartbeat: asyncio.Task[None] | None = None
+        self.writer = SocketWriter()  # the live streams' socket writes, off the loop
 
     @property
     def subscribers(self) -> int:
@@ -258,6 +263,7 @@ class LiveHub:
                 subscription.quiet = True
 
     def start(self) -> None:
+        self.writer.start()
         if self._heartbeat is None:
             self._heartbeat = asyncio.get_running_loop().create_task(self._beat())
 
@@ -267,6 +273,7 @@ class LiveHub:
             self._heartbeat = None
         for subscription in self._all():
             self.unsubscribe(subscription)
+        self.writer.stop()
 
 
 def _discard(index: dict[str, set[Subscription]], key: str, subscription: Subscription) -> None:

@@ -1,0 +1,233 @@
+"""One thread per process writes the live streams' bytes to their sockets.
+
+A live stream's socket, once the stream owns it (adapters/http/sse.py), is an `Outlet`: a
+file descriptor of its own, watched by the event loop for the client leaving. Writing an
+event to a thousand sockets holds the interpreter lock for every `send` when the event
+loop does it, and the requests served meanwhile (a write's answer) wait for the lock; this
+thread's `os.write` lets go of it during each system call, so the loop and the request
+threads run while the kernel copies. The loop hands the thread a batch per loop turn: the
+bytes are the hub's, encoded once and shared by every stream.
+
+Order and lifetime: the loop queues an outlet's writes in order; the thread writes them in
+that order. A socket that does not take all of a write (a slow client) is `behind`: from
+then on the thread hands every later write back to the loop, which keeps them in the
+outlet's backlog and writes them when the socket is writable (the stream's budget bounds
+the backlog, see `LiveStream.deliver`). Only the thread closes the descriptor, after the
+loop stopped watching it and after every write queued before, so no write can reach a
+descriptor number that a new connection has reused.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import queue
+import threading
+from collections.abc import Callable
+
+log = logging.getLogger("zakops.live")
+
+DATA, FINISH, CLOSE = 0, 1, 2  # write; write then end the connection; close the descriptor
+Batch = list[tuple["Outlet", bytes, int]]
+
+
+class Outlet:
+    """A stream's socket: written by the `SocketWriter`'s thread, watched by the loop."""
+
+    __slots__ = (
+        "_lost",
+        "backlog",
+        "behind",
+        "broken",
+        "closing",
+        "fd",
+        "gone",
+        "loop",
+        "writer",
+    )
+
+    def __init__(
+        self,
+        fd: int,
+        loop: asyncio.AbstractEventLoop,
+        writer: SocketWriter,
+        lost: Callable[[], None],
+    ) -> None:
+        self.fd = fd
+        self.loop = loop
+        self.writer = writer
+        self._lost = lost
+        # the loop's
+        self.backlog: bytearray | None = None  # what a slow client's socket did not take yet
+        self.closing = False  # end the connection once the backlog is written
+        self.gone = False  # no longer watched; the thread closes the descriptor
+        # the thread's
+        self.behind = False  # the socket once took less than a write: the loop writes
+        self.broken = False
+        loop.add_reader(fd, self._readable)
+
+    # On the loop's thread.
+
+    def send(self, data: bytes, finish: bool = False) -> None:
+        """Write `data` after everything sent before; with `finish`, then end."""
+        if not self.gone:
+            self.writer.queue(self, data, FINISH if finish else DATA)
+
+    @property
+    def pending(self) -> int:
+        """Bytes waiting for a slow client (besides what the kernel holds)."""
+        return len(self.backlog) if self.backlog is not None else 0
+
+    def abort(self) -> None:
+        """End the connection now, as a network failure would."""
+        self._lose()
+
+    def _readable(self) -> None:
+        try:
+            data = os.read(self.fd, 4096)  # a client says nothing on a stream: dropped
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            data = b""
+        if not data:
+            self._lose()  # the client left
+
+    def _later(self, data: bytes, finish: bool) -> None:
+        """From the thread: what the socket did not take, to write when it is writable."""
+        if self.gone:
+            return
+        if data:
+            if self.backlog is None:
+                self.backlog = bytearray()
+                self.loop.add_writer(self.fd, self._writable)
+            self.backlog += data
+        if finish:
+            self.closing = True
+            if self.backlog is None:
+                self._lose()
+
+    def _writable(self) -> None:
+        backlog = self.backlog
+        if backlog is None:
+            return
+        try:
+            written = os.write(self.fd, backlog)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            self._lose()
+            return
+        del backlog[:written]
+        if not backlog:
+            self.loop.remove_writer(self.fd)
+            self.backlog = None
+            if self.closing:
+                self._lose()
+
+    def _lose(self) -> None:
+        if self.gone:
+            return
+        self.gone = True
+        self.loop.remove_reader(self.fd)
+        if self.backlog is not None:
+            self.loop.remove_writer(self.fd)
+            self.backlog = None
+        self.writer.queue(self, b"", CLOSE)
+        self._lost()
+
+    # On the writer's thread (or the loop's, once the writer has stopped).
+
+    def _write(self, data: bytes, kind: int) -> None:
+        if kind == CLOSE:
+            os.close(self.fd)
+            return
+        if self.broken:
+            return
+        if data and not self.behind:
+            try:
+                written = os.write(self.fd, data)
+            except (BlockingIOError, InterruptedError):
+                written = 0
+            except OSError:  # the client is gone (reset, broken pipe)
+                self.broken = True
+                self._call(self._lose)
+                return
+            if written < len(data):
+                self.behind = True
+            data = data[written:]
+        if self.behind:
+            self._call(self._later, data, kind == FINISH)
+        elif kind == FINISH:
+            self._call(self._lose)
+
+    def _call(self, callback: Callable[..., None], *args: object) -> None:
+        if self.writer.on_loop_thread():
+            callback(*args)
+        else:
+            with contextlib.suppress(RuntimeError):  # the loop has closed: the process ends
+                self.loop.call_soon_threadsafe(callback, *args)
+
+
+class SocketWriter:
+    """The thread, and the batch the loop fills during one turn."""
+
+    def __init__(self) -> None:
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._batch: Batch = []
+        self._queue: queue.SimpleQueue[Batch | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._loop_thread: int | None = None
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None
+
+    def on_loop_thread(self) -> bool:
+        return threading.get_ident() == self._loop_thread
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._loop = asyncio.get_running_loop()
+            self._loop_thread = threading.get_ident()
+            self._thread = threading.Thread(target=self._run, name="zakops-live", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        """Write what is queued, then stop; later writes are made on the loop's thread."""
+        self._flush()
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join(timeout=10)
+            self._thread = None
+
+    def queue(self, outlet: Outlet, data: bytes, kind: int) -> None:
+        if self._thread is None:
+            _write(outlet, data, kind)
+            return
+        if not self._batch and self._loop is not None:
+            self._loop.call_soon(self._flush)
+        self._batch.append((outlet, data, kind))
+
+    def _flush(self) -> None:
+        batch, self._batch = self._batch, []
+        if not batch:
+            return
+        if self._thread is None:
+            for outlet, data, kind in batch:
+                _write(outlet, data, kind)
+        else:
+            self._queue.put(batch)
+
+    def _run(self) -> None:
+        while (batch := self._queue.get()) is not None:
+            for outlet, data, kind in batch:
+                _write(outlet, data, kind)
+
+
+def _write(outlet: Outlet, data: bytes, kind: int) -> None:
+    try:
+        outlet._write(data, kind)
+    except Exception:  # one socket's trouble must not stop the others' writes
+        log.exception("live stream write failed")
