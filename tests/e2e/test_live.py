@@ -14,12 +14,13 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
+from adapters.http.sse import LiveStream
 from entrypoints.asgi import create_app
 from entrypoints.container import build, close, init_db
 from entrypoints.settings import Settings
 from tests.conftest import settings_for
 from tests.e2e.conftest import KEYS, R, W
-from tests.e2e.server import running
+from tests.e2e.server import running, serving
 
 
 def serve(settings: Settings, poll_seconds: float = 0.05) -> Iterator[str]:
@@ -169,3 +170,48 @@ def test_events_another_process_writes_arrive_by_notify(
                 assert time.monotonic() - started < 3
     finally:
         close(other)
+
+
+def test_a_live_stream_owns_its_connection_without_a_task(http_settings: Settings) -> None:
+    """Caught up, a stream leaves uvicorn: no ASGI task, no uvicorn protocol; the hub
+    writes to its socket; a client that leaves gives its subscription back."""
+    app = create_app(http_settings.model_copy(update={"api_keys": SecretStr(KEYS)}))
+    app.state.deps.stream_poll_seconds = 0.05
+    hub = app.state.live_hub
+    with serving(app) as (base_url, server), httpx.Client(base_url=base_url, timeout=10) as client:
+        write(base_url, "s-own", 1)
+        with client.stream("GET", "/api/sessions/s-own/events/stream", headers=R) as response:
+            events = frames(response)
+            assert next(events)["id"] == "1"
+            deadline = time.monotonic() + 5
+            while not any(isinstance(c, LiveStream) for c in list(server.server_state.connections)):
+                assert time.monotonic() < deadline, "the stream never took its connection"
+                time.sleep(0.02)
+            open_now: list[object] = list(server.server_state.connections)
+            streams = [c for c in open_now if isinstance(c, LiveStream)]
+            assert len(streams) == 1
+            assert streams[0].outlet is not None  # its socket is written by the writer thread
+            assert not server.server_state.tasks  # no coroutine serves it
+            write(base_url, "s-own", 2)
+            assert [next(events)["id"] for _ in range(2)] == ["2", "3"]
+        deadline = time.monotonic() + 5
+        while hub.subscribers or any(
+            isinstance(c, LiveStream) for c in list(server.server_state.connections)
+        ):
+            assert time.monotonic() < deadline, "the closed stream was never noticed"
+            time.sleep(0.02)
+
+
+def test_a_server_that_stops_ends_its_live_streams(http_settings: Settings) -> None:
+    app = create_app(http_settings.model_copy(update={"api_keys": SecretStr(KEYS)}))
+    app.state.deps.stream_poll_seconds = 0.05
+    with serving(app) as (base_url, server), httpx.Client(base_url=base_url, timeout=10) as client:
+        write(base_url, "s-stop", 1)
+        with client.stream("GET", "/api/sessions/s-stop/events/stream", headers=R) as response:
+            events = frames(response)
+            assert next(events)["id"] == "1"
+            time.sleep(0.2)  # live on its own connection
+            server.should_exit = True
+            started = time.monotonic()
+            assert list(events) == []  # the response ends (its last chunk), nothing lost
+            assert time.monotonic() - started < 5

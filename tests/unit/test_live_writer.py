@@ -1,0 +1,66 @@
+"""The live streams' writer thread: every byte in order to a slow client (through the
+loop's backlog once the socket is full), the end after the last byte, and a client that
+leaves is noticed."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+
+from adapters.live.writer import Outlet, SocketWriter
+
+
+def test_a_slow_client_gets_every_byte_in_order_then_the_end() -> None:
+    async def scenario() -> bytes:
+        loop = asyncio.get_running_loop()
+        ours, theirs = socket.socketpair()
+        ours.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)  # full at once
+        ours.setblocking(False)
+        theirs.setblocking(False)
+        writer = SocketWriter()
+        writer.start()
+        lost = asyncio.Event()
+        outlet = Outlet(ours.detach(), loop, writer, lost.set)
+        chunks = [bytes([n % 251]) * 10_000 for n in range(200)]  # 2 MB
+        for chunk in chunks[:-1]:
+            outlet.send(chunk)
+        outlet.send(chunks[-1], finish=True)
+        received = bytearray()
+        await asyncio.sleep(0.2)  # the client reads nothing for a while: the loop holds it
+        assert outlet.pending > 0
+        while True:
+            try:
+                data = await loop.sock_recv(theirs, 65536)
+            except ConnectionError:
+                break
+            if not data:
+                break
+            received += data
+        await asyncio.wait_for(lost.wait(), 5)
+        writer.stop()
+        theirs.close()
+        assert bytes(received) == b"".join(chunks)
+        return bytes(received)
+
+    asyncio.run(scenario())
+
+
+def test_a_client_that_leaves_is_noticed_and_its_socket_closed() -> None:
+    async def scenario() -> None:
+        loop = asyncio.get_running_loop()
+        ours, theirs = socket.socketpair()
+        ours.setblocking(False)
+        writer = SocketWriter()
+        writer.start()
+        lost = asyncio.Event()
+        outlet = Outlet(ours.detach(), loop, writer, lost.set)
+        outlet.send(b"hello")
+        await asyncio.sleep(0.05)
+        assert theirs.recv(100) == b"hello"
+        theirs.close()
+        await asyncio.wait_for(lost.wait(), 5)
+        assert outlet.gone
+        writer.stop()
+        outlet.send(b"too late")  # dropped: nothing is written to a closed descriptor
+
+    asyncio.run(scenario())
