@@ -4,7 +4,6 @@ run streams that end after the terminal event."""
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Iterator
 
@@ -68,22 +67,62 @@ def test_reconnect_with_last_event_id_gets_exactly_the_rest(base_url: str) -> No
             assert [e["id"] for e in read_events(response, 1)] == ["8"]
 
 
-def test_live_event_arrives_while_connected(base_url: str) -> None:
-    with httpx.Client(base_url=base_url, timeout=10) as client:
+def events_of(lines: Iterator[str], count: int) -> list[dict[str, str]]:
+    """The next `count` events from one line iterator kept across calls (a new iterator per
+    call would close the stream)."""
+    events: list[dict[str, str]] = []
+    current: dict[str, str] = {}
+    for line in lines:
+        if not line:
+            if "data" in current:
+                events.append(current)
+                if len(events) == count:
+                    return events
+            current = {}
+        elif not line.startswith(":"):
+            key, _, value = line.partition(": ")
+            current[key] = value
+    return events
+
+
+def test_an_event_written_after_the_stream_caught_up_arrives_live(base_url: str) -> None:
+    """Each event is written only after the stream has delivered the one before, so the
+    replay cannot have carried it: it came through the live path."""
+    with (
+        httpx.Client(base_url=base_url, timeout=10) as client,
+        httpx.Client(base_url=base_url, timeout=10) as writer,
+    ):
         emit(client, 1)
-
-        def later() -> None:
-            time.sleep(0.3)
-            with httpx.Client(base_url=base_url, timeout=10) as writer:
-                emit(writer, 2)
-
-        thread = threading.Thread(target=later)
-        thread.start()
         with client.stream("GET", "/api/sessions/s-1/events/stream", headers=R) as response:
-            events = read_events(response, 3)
-        thread.join()
-        assert [e["id"] for e in events] == ["1", "2", "3"]
-        assert [e["event"] for e in events] == ["custom.tick"] * 3
+            lines = response.iter_lines()
+            assert [e["id"] for e in events_of(lines, 1)] == ["1"]  # the replay
+            for n in (2, 3):
+                body = {"type": "custom.tick", "payload": {"n": n}, "session_id": "s-1"}
+                assert writer.post("/api/events", json=body, headers=W).status_code == 201
+                (live,) = events_of(lines, 1)
+                assert (live["id"], live["event"]) == (str(n), "custom.tick")
+                assert json.loads(live["data"])["payload"] == {"n": n}
+
+
+def test_an_idle_stream_gets_heartbeats(http_settings: Settings) -> None:
+    app = create_app(http_settings.model_copy(update={"api_keys": SecretStr(KEYS)}))
+    app.state.deps.heartbeat_seconds = 0.2
+    with running(app) as url, httpx.Client(base_url=url, timeout=10) as client:
+        emit(client, 1, session="s-idle")
+        with client.stream("GET", "/api/sessions/s-idle/events/stream", headers=R) as response:
+            lines = response.iter_lines()
+            assert [e["id"] for e in events_of(lines, 1)] == ["1"]
+            started = time.monotonic()
+            pings = 0
+            for line in lines:  # nothing else is written: only heartbeats can come
+                if line == ": ping":
+                    pings += 1
+                    if pings == 2:
+                        break
+                else:
+                    assert line == "", line
+            assert pings == 2
+            assert time.monotonic() - started < 5  # every 0.2 s, not the default 15 s
 
 
 def test_run_stream_ends_after_the_terminal_event(base_url: str) -> None:
