@@ -1,0 +1,486 @@
+"""Guards of the aggregates and the domain's building blocks, asserted exactly: which
+refusal, naming what, with which message; stable aggregate ids; the import-time builders of
+the taxonomy and the enums (called again here, as mutation testing needs)."""
+
+from __future__ import annotations
+
+import importlib
+from datetime import datetime
+from typing import Any
+from uuid import uuid5
+
+import pytest
+from pydantic import BaseModel, ValidationError
+
+from domain import payloads as p
+from domain.action import Action
+from domain.archive import IMPORT_SOURCE, Archive
+from domain.deal import Deal
+from domain.envelope import Envelope, invalid_input
+from domain.errors import (
+    ActionError,
+    EventIdConflict,
+    InvalidInput,
+    JobError,
+    NotFound,
+    UnknownEventType,
+)
+from domain.job import Job
+from domain.model import ID_NAMESPACE, EventMeta, ZakopsAggregate
+from domain.payloads import Payload
+from domain.run import Run
+from domain.session import SYSTEM_LOG, Session
+from domain.taxonomy import (
+    EventTypeSpec,
+    Upcaster,
+    _run_failed_v1_to_v2,
+    _spec,
+    canonical_name,
+    resolve,
+)
+from tests.unit.builders import AT, action_command, action_in, job_command, job_in, meta, new_job
+
+# -- stable ids ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("aggregate", "kind"),
+    [
+        (Run, "run"),
+        (Deal, "deal"),
+        (Action, "action"),
+        (Job, "job"),
+        (Session, "session"),
+        (Archive, "archive"),
+    ],
+)
+def test_aggregate_ids_are_uuid5_of_kind_and_key(aggregate: Any, kind: str) -> None:
+    # stored streams are found by these ids: they must never change
+    assert aggregate.id_for("K-1") == uuid5(ID_NAMESPACE, f"{kind}:K-1")
+
+
+def test_create_id_is_refused() -> None:
+    with pytest.raises(NotImplementedError, match="explicit id"):
+        ZakopsAggregate.create_id()
+
+
+# -- jobs --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("status", "command", "message"),
+    [
+        (
+            "queued",
+            "complete",
+            "job JOB-1 is queued; cannot apply worker.job_completed: allowed only when started",
+        ),
+        (
+            "queued",
+            "fail",
+            "job JOB-1 is queued; cannot apply worker.job_failed: allowed only when started",
+        ),
+        (
+            "started",
+            "start",
+            "job JOB-1 is started; cannot apply worker.job_started: "
+            "allowed only when queued or retrying",
+        ),
+        (
+            "completed",
+            "start",
+            "job JOB-1 is completed; cannot apply worker.job_started: the job is finished",
+        ),
+        (
+            "started",
+            "retry",
+            "job JOB-1 is started; cannot apply worker.job_retrying: allowed only when failed",
+        ),
+        (
+            "queued",
+            "dead_letter",
+            "job JOB-1 is queued; cannot apply worker.job_dlq: allowed only when failed",
+        ),
+        (
+            "queued",
+            "requeue",
+            "job JOB-1 is queued; cannot apply worker.job_queued: allowed only when dlq",
+        ),
+        (
+            "failed_final",
+            "retry",
+            "job JOB-1 is failed; cannot apply worker.job_retrying: no attempts left (2 of 2 used)",
+        ),
+        (
+            "failed",
+            "dead_letter",
+            "job JOB-1 is failed; cannot apply worker.job_dlq: "
+            "1 attempts are left; retry it instead",
+        ),
+    ],
+)
+def test_job_refusals_name_the_state_and_the_event(status: str, command: str, message: str) -> None:
+    job = job_in(status)
+    with pytest.raises(JobError) as refused:
+        job_command(job, command)
+    assert str(refused.value) == message
+    assert refused.value.key == "JOB-1"
+    assert refused.value.current == job.status
+    assert refused.value.attempted in message
+
+
+@pytest.mark.parametrize("command", ["start", "complete", "fail", "retry", "dead_letter"])
+def test_a_job_command_for_another_job_is_invalid(command: str) -> None:
+    job = job_in(
+        {"start": "queued", "retry": "failed", "dead_letter": "failed_final"}.get(
+            command, "started"
+        )
+    )
+    job.job_id = "JOB-2"  # the payloads the builder makes name JOB-2 now
+    other = new_job()
+    calls = {
+        "start": lambda: other.start(meta(), AT, p.JobStartedPayload(job_id="JOB-2")),
+        "complete": lambda: other.complete(meta(), AT, p.JobCompletedPayload(job_id="JOB-2")),
+        "fail": lambda: other.fail(meta(), AT, p.JobFailedPayload(job_id="JOB-2", error="x")),
+        "retry": lambda: other.retry(meta(), AT, p.JobRetryingPayload(job_id="JOB-2")),
+        "dead_letter": lambda: other.dead_letter(
+            meta(), AT, p.JobDeadLetteredPayload(job_id="JOB-2")
+        ),
+    }
+    with pytest.raises(InvalidInput) as refused:
+        calls[command]()
+    assert refused.value.field == "payload.job_id"
+    assert refused.value.reason == "'JOB-2' is not job JOB-1"
+
+
+def test_a_job_is_created_correlated_with_itself_at_its_time() -> None:
+    job = Job.create(
+        EventMeta(event_id="q"), AT, p.JobQueuedPayload(job_id="J-9", job_type="t", max_attempts=4)
+    )
+    [created] = job.collect_events()
+    assert created.meta.correlation_id == "J-9"  # type: ignore[attr-defined]
+    assert created.timestamp == AT
+    assert (job.id, job.job_id, job.max_attempts, job.attempts_left) == (
+        Job.id_for("J-9"),
+        "J-9",
+        4,
+        4,
+    )
+
+
+def test_a_requeued_job_starts_over() -> None:
+    job = job_in("dlq")
+    job_command(job, "requeue")
+    assert (job.status, job.attempts, job.attempts_left, job.error) == (
+        "queued",
+        0,
+        3,
+        None,
+    )  # the payload's max_attempts
+    job_command(job, "start")
+    assert job.attempts == 1
+
+
+# -- actions -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("status", "command", "message"),
+    [
+        (
+            "approved",
+            "approve",
+            "action ACT-1 is approved; cannot apply action.approved: "
+            "allowed only when created or quarantined",
+        ),
+        (
+            "approved",
+            "reject",
+            "action ACT-1 is approved; cannot apply action.rejected: "
+            "allowed only when created or quarantined",
+        ),
+        (
+            "approved",
+            "quarantine",
+            "action ACT-1 is approved; cannot apply action.quarantined: allowed only when created",
+        ),
+        (
+            "created",
+            "complete",
+            "action ACT-1 is created; cannot apply action.completed: allowed only when executing",
+        ),
+        (
+            "created",
+            "fail",
+            "action ACT-1 is created; cannot apply action.failed: allowed only when executing",
+        ),
+        (
+            "created",
+            "execute",
+            "action ACT-1 is created; cannot apply action.executing: "
+            "allowed only when approved or failed",
+        ),
+        (
+            "rejected",
+            "approve",
+            "action ACT-1 is rejected; cannot apply action.approved: the action is finished",
+        ),
+        (
+            "completed",
+            "execute",
+            "action ACT-1 is completed; cannot apply action.executing: the action is finished",
+        ),
+    ],
+)
+def test_action_refusals_name_the_state_and_the_event(
+    status: str, command: str, message: str
+) -> None:
+    action = action_in(status)
+    with pytest.raises(ActionError) as refused:
+        action_command(action, command)
+    assert str(refused.value) == message
+
+
+def test_an_action_without_approval_executes_from_created_up_to_its_limit() -> None:
+    action = action_in("created", requires_approval=False)
+    action_command(action, "execute")
+    action_command(action, "fail")
+    action_command(action, "execute")
+    action_command(action, "fail")
+    assert (action.executions, action.error) == (2, "x")
+    with pytest.raises(ActionError) as refused:
+        action_command(action, "execute")
+    assert str(refused.value) == (
+        "action ACT-1 is failed; cannot apply action.executing: it has executed 2 times (max 2)"
+    )
+
+
+@pytest.mark.parametrize(
+    "command", ["approve", "reject", "quarantine", "execute", "complete", "fail"]
+)
+def test_an_action_command_for_another_action_is_invalid(command: str) -> None:
+    action = action_in("created")
+    action.action_id = "ACT-2"  # the builder's payloads now name ACT-2
+    action.__dict__["_key_for_test"] = None
+    real = action_in("created")
+    calls = {
+        "approve": lambda: real.approve(meta(), AT, p.ActionApprovedPayload(action_id="ACT-2")),
+        "reject": lambda: real.reject(meta(), AT, p.ActionRejectedPayload(action_id="ACT-2")),
+        "quarantine": lambda: real.quarantine(
+            meta(), AT, p.ActionQuarantinedPayload(action_id="ACT-2")
+        ),
+        "execute": lambda: real.execute(meta(), AT, p.ActionExecutingPayload(action_id="ACT-2")),
+        "complete": lambda: real.complete(meta(), AT, p.ActionCompletedPayload(action_id="ACT-2")),
+        "fail": lambda: real.fail(meta(), AT, p.ActionFailedPayload(action_id="ACT-2", error="x")),
+    }
+    with pytest.raises(InvalidInput) as refused:
+        calls[command]()
+    assert refused.value.field == "payload.action_id"
+    assert refused.value.reason == "'ACT-2' is not ACT-1"
+
+
+def test_an_action_is_correlated_with_its_deal_or_itself() -> None:
+    with_deal = Action.create(
+        EventMeta(event_id="a"),
+        AT,
+        p.ActionCreatedPayload(action_id="A-1", action_type="t", deal_id="DL-1"),
+    )
+    alone = Action.create(
+        EventMeta(event_id="b"), AT, p.ActionCreatedPayload(action_id="A-2", action_type="t")
+    )
+    [first] = with_deal.collect_events()
+    [second] = alone.collect_events()
+    assert first.meta.correlation_id == "DL-1"  # type: ignore[attr-defined]
+    assert second.meta.correlation_id == "A-2"  # type: ignore[attr-defined]
+    assert first.timestamp == AT
+    assert with_deal.id == Action.id_for("A-1")
+    with_deal.approve(EventMeta(event_id="c"), AT, p.ActionApprovedPayload(action_id="A-1"))
+    alone.approve(EventMeta(event_id="d"), AT, p.ActionApprovedPayload(action_id="A-2"))
+    [approved] = with_deal.collect_events()
+    [other] = alone.collect_events()
+    assert approved.meta.correlation_id == "DL-1"  # type: ignore[attr-defined]
+    assert other.meta.correlation_id == "A-2"  # type: ignore[attr-defined]
+
+
+# -- sessions and archives ---------------------------------------------------------------------
+
+
+def test_a_session_takes_only_session_level_events_of_its_own() -> None:
+    session = Session.create(EventMeta(event_id="a", session_id="s-1"), AT, "custom.x", Payload())
+    assert (session.key, session.id, session.counts) == (
+        "s-1",
+        Session.id_for("s-1"),
+        {"custom.x": 1},
+    )
+    [opened] = session.collect_events()
+    assert opened.meta.correlation_id == "s-1"  # type: ignore[attr-defined]
+    assert opened.timestamp == AT
+    with pytest.raises(InvalidInput) as other_session:
+        session.record(EventMeta(event_id="b", session_id="s-2"), AT, "custom.x", Payload())
+    assert other_session.value.field == "session_id"
+    assert other_session.value.reason == "'s-2' is not s-1"
+    with pytest.raises(InvalidInput) as not_session:
+        session.record(EventMeta(event_id="c", session_id="s-1"), AT, "deal.created", Payload())
+    assert (not_session.value.field, not_session.value.reason) == (
+        "type",
+        "'deal.created' is not a session-level event type",
+    )
+    with pytest.raises(InvalidInput):
+        Session.create(EventMeta(event_id="d"), AT, "run_started", Payload())
+    applied = session.record(EventMeta(event_id="e", session_id="s-1"), AT, "custom.x", Payload())
+    again = session.record(EventMeta(event_id="e", session_id="s-1"), AT, "custom.x", Payload())
+    assert applied.new and not again.new and again.version == applied.version
+    assert session.counts == {"custom.x": 2}
+    system = Session.create(EventMeta(event_id="f"), AT, "system.startup", Payload())
+    assert system.key == SYSTEM_LOG
+    [started] = system.collect_events()
+    assert started.meta.correlation_id is None  # type: ignore[attr-defined]
+
+
+def test_an_archive_keeps_imported_metadata_and_counts_once() -> None:
+    archive = Archive.create("agent_events", AT)
+    [opened] = archive.collect_events()
+    assert opened.meta == EventMeta(event_id="archive:agent_events", source=IMPORT_SOURCE)  # type: ignore[attr-defined]
+    assert (opened.timestamp, opened.originator_id) == (AT, Archive.id_for("agent_events"))
+    assert (archive.key, archive.imported) == ("agent_events", 0)
+    old = EventMeta(event_id="x-1", source=IMPORT_SOURCE, session_id="s", correlation_id="c")
+    at = datetime(2020, 1, 1, tzinfo=AT.tzinfo)
+    first = archive.record(old, at, "custom.legacy.note", Payload.model_validate({"n": 1}))
+    again = archive.record(old, at, "custom.legacy.note", Payload.model_validate({"n": 1}))
+    assert (first.new, again.new, again.version, archive.imported) == (True, False, 2, 1)
+    [imported] = archive.collect_events()
+    assert imported.meta == old  # type: ignore[attr-defined]  # not stamped
+    assert (imported.timestamp, imported.event_type) == (at, "custom.legacy.note")  # type: ignore[attr-defined]
+
+
+# -- errors ------------------------------------------------------------------------------------
+
+
+def test_error_messages() -> None:
+    assert str(EventIdConflict("e-1")) == "event_id 'e-1' was already used for a different event"
+    conflict = EventIdConflict("e-1", "it was x")
+    assert str(conflict) == "event_id 'e-1' was already used for a different event: it was x"
+    assert conflict.event_id == "e-1"
+    missing = NotFound("run", "r-1")
+    assert (str(missing), missing.kind, missing.key) == ("run r-1 not found", "run", "r-1")
+    unknown = UnknownEventType("nope", ["a", "b"])
+    assert unknown.field == "type"
+    assert (unknown.type_name, unknown.valid) == ("nope", ["a", "b"])
+    assert unknown.reason == (
+        "unknown event type 'nope'; valid types are: a, b"
+        " (or custom.<name> for session-level events)"
+    )
+
+
+# -- the envelope's errors ---------------------------------------------------------------------
+
+
+def test_invalid_input_names_the_field_and_the_reason() -> None:
+    class Model(BaseModel):
+        count: int
+
+    try:
+        Model.model_validate({"count": "many"})
+    except ValidationError as error:
+        found = invalid_input(error)
+    assert (found.field, found.reason) == ("count", str(found.reason))
+    assert "integer" in found.reason
+    with pytest.raises(InvalidInput) as raised:
+        Envelope.parse(
+            {
+                "type": "run_started",
+                "timestamp": AT,
+                "event_id": "e",
+                "source": "s",
+                "payload": {},
+                "session_id": "s-1",
+            }
+        )
+    # the rule's own InvalidInput comes through unchanged
+    assert (raised.value.field, raised.value.reason) == (
+        "run_id",
+        "is required for the run-scoped type 'run_started'",
+    )
+    with pytest.raises(InvalidInput) as naive:
+        Envelope.parse(
+            {
+                "type": "deal.created",
+                "timestamp": "2026-01-01T00:00:00",
+                "event_id": "e",
+                "source": "s",
+                "payload": {"deal_id": "D", "name": "n"},
+            }
+        )
+    assert naive.value.field == "timestamp"
+    assert naive.value.reason == "must be timezone-aware (UTC), e.g. 2026-02-06T10:00:00Z"
+    with pytest.raises(InvalidInput) as whole:
+        Envelope.parse("not a mapping")
+    assert whole.value.field == "envelope"
+
+
+# -- the taxonomy's builders -------------------------------------------------------------------
+
+
+def test_spec_builds_every_field() -> None:
+    upcasters: dict[int, Upcaster] = {1: _run_failed_v1_to_v2}
+    spec = _spec("x.y", "deal", "deal", p.DealUpdatedPayload, schema_version=2, upcasters=upcasters)
+    assert spec == EventTypeSpec("x.y", "deal", "deal", p.DealUpdatedPayload, 2, upcasters)
+    assert _spec("a", "run", "run", p.RunStartedPayload).schema_version == 1
+    assert resolve("run_failed").schema_version == 2
+    assert resolve("run_failed").upcasters == {1: _run_failed_v1_to_v2}
+
+
+def test_canonical_names() -> None:
+    assert canonical_name("agent.run_failed") == "run_failed"
+    assert canonical_name("custom.x") == "custom.x"
+
+
+def test_parse_payload_errors_name_the_field() -> None:
+    spec = resolve("deal.created")
+    with pytest.raises(InvalidInput) as missing:
+        spec.parse_payload({"deal_id": "D"})
+    assert (missing.value.field, missing.value.reason) == ("payload.name", "Field required")
+    with pytest.raises(InvalidInput) as text:
+        spec.parse_payload("{}")
+    assert (text.value.field, text.value.reason) == (
+        "payload",
+        "must be a JSON object, not a string",
+    )
+    with pytest.raises(InvalidInput) as listed:
+        spec.parse_payload([1])
+    assert listed.value.reason == "must be a JSON object, not list"
+    with pytest.raises(InvalidInput) as nul:
+        spec.parse_payload({"deal_id": "D", "name": "a\x00"})
+    assert nul.value.field.startswith("payload")
+
+
+def test_edge_limits_are_the_legacy_columns() -> None:
+    spec = resolve("run_created")
+    [(name, limit)] = p.RunCreatedPayload.EDGE_LIMITS.items()
+    base: dict[str, object] = {}
+    assert spec.parse_payload({**base, name: "x" * limit})
+    with pytest.raises(InvalidInput) as refused:
+        spec.parse_payload({**base, name: "x" * (limit + 1)})
+    assert refused.value.field == f"payload.{name}"
+    assert refused.value.reason == (
+        f"String should have at most {limit} characters (the legacy column's limit)"
+    )
+
+
+def test_the_enum_builders() -> None:
+    # private helpers the .pyi stub does not declare
+    event_types: Any = importlib.import_module("domain.event_types")
+    _prefixed, _lifecycle = event_types._prefixed, event_types._lifecycle
+    assert _prefixed("system.") == {
+        "ERROR": "system.error",
+        "HEALTH_CHECK": "system.health_check",
+        "SHUTDOWN": "system.shutdown",
+        "STARTUP": "system.startup",
+    }
+    assert _prefixed("agent.")["RUN_STARTED"] == "agent.run_started"
+    assert _lifecycle("verify") == {
+        "VERIFY_START": "verify_start",
+        "VERIFY_PASS": "verify_pass",
+        "VERIFY_FAIL": "verify_fail",
+    }
+    assert set(_lifecycle("run", "policy")) >= {"RUN_CREATED", "TOOL_POLICY_WARN"}
