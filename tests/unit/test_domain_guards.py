@@ -60,7 +60,7 @@ def test_aggregate_ids_are_uuid5_of_kind_and_key(aggregate: Any, kind: str) -> N
 
 
 def test_create_id_is_refused() -> None:
-    with pytest.raises(NotImplementedError, match="explicit id"):
+    with pytest.raises(NotImplementedError, match=r"^aggregates are created with an explicit id$"):
         ZakopsAggregate.create_id()
 
 
@@ -328,6 +328,8 @@ def test_a_session_takes_only_session_level_events_of_its_own() -> None:
     with pytest.raises(InvalidInput):
         Session.create(EventMeta(event_id="d"), AT, "run_started", Payload())
     applied = session.record(EventMeta(event_id="e", session_id="s-1"), AT, "custom.x", Payload())
+    [recorded] = session.collect_events()
+    assert recorded.meta.correlation_id == "s-1"  # type: ignore[attr-defined]
     again = session.record(EventMeta(event_id="e", session_id="s-1"), AT, "custom.x", Payload())
     assert applied.new and not again.new and again.version == applied.version
     assert session.counts == {"custom.x": 2}
@@ -385,6 +387,15 @@ def test_invalid_input_names_the_field_and_the_reason() -> None:
         found = invalid_input(error)
     assert (found.field, found.reason) == ("count", str(found.reason))
     assert "integer" in found.reason
+
+    class Outer(BaseModel):
+        inner: Model
+
+    try:
+        Outer.model_validate({"inner": {"count": "many"}})
+    except ValidationError as error:
+        nested = invalid_input(error)
+    assert nested.field == "inner.count"
     with pytest.raises(InvalidInput) as raised:
         Envelope.parse(
             {
@@ -484,3 +495,11 @@ def test_the_enum_builders() -> None:
         "VERIFY_FAIL": "verify_fail",
     }
     assert set(_lifecycle("run", "policy")) >= {"RUN_CREATED", "TOOL_POLICY_WARN"}
+
+
+def test_a_bad_value_under_a_none_key_names_its_whole_path() -> None:
+    from domain.text import check_storable
+
+    with pytest.raises(InvalidInput) as refused:
+        check_storable({"a": {None: {"x": "bad\x00"}}}, "payload")
+    assert refused.value.field == "payload.a.None.x"

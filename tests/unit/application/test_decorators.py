@@ -31,7 +31,9 @@ def test_without_an_emitter_the_call_fails_after_running(app: App) -> None:
         calls.append("ran")
         return {"deal_id": "DL-1", "name": "x"}
 
-    with pytest.raises(RuntimeError, match="no emitter"):
+    with pytest.raises(
+        RuntimeError, match=r"^no emitter: import entrypoints\.events \(it wires the decorators\)$"
+    ):
         create()
     assert calls == ["ran"]
     use_emitter(app.emitter)
@@ -82,6 +84,13 @@ def test_an_action_event_through_a_factory_with_its_source(app: App) -> None:
 
     approve()
     assert app.table.after(1, 10)[0].source == "action_engine"
+
+    @emit_action_event("action.executing")
+    def execute() -> dict[str, Any]:
+        return {"action_id": "A-1", "deal_id": "DL-9"}
+
+    execute()  # the action has no deal; the result names one, which correlates the event
+    assert app.table.after(2, 10)[0].correlation_id == "DL-9"
 
 
 def test_an_async_function_emits_too(app: App) -> None:

@@ -22,6 +22,7 @@ from tests.unit.application.conftest import App
 
 def test_each_domain_goes_to_its_aggregate(app: App) -> None:
     e = app.emitter
+    e.emit("system.startup", {})  # the system log exists before any session does
     run = e.emit("run_created", {}, session_id="s-1", run_id="r-1", actor="bot", source="agent")
     assert run.created and run.envelope is not None
     assert (run.envelope.run_id, run.envelope.session_id, run.envelope.seq) == ("r-1", "s-1", 1)
@@ -30,14 +31,17 @@ def test_each_domain_goes_to_its_aggregate(app: App) -> None:
     e.emit("action.created", {"action_id": "A-1", "action_type": "mail"})
     e.emit("worker.job_queued", {"job_id": "J-1", "job_type": "enrich"})
     e.emit("custom.note", {"text": "hi"}, session_id="s-1", causation_id="cause")
-    e.emit("system.startup", {})
+    second = e.emit("custom.note", {"text": "again"}, session_id="s-1")
+    assert second.envelope is not None and second.envelope.seq == 3
+    plain = e.emit("deal.created", {"deal_id": "DL-2", "name": "B"})
+    assert plain.envelope is not None and plain.envelope.source == "api"
     assert app.runs.get_run("r-1").status == "queued"
     assert app.deals.get_deal("DL-1").name == "Acme"
     assert app.actions.load("A-1").status == "created"
     assert app.jobs.load("J-1").status == "queued"
-    assert app.sessions.load("s-1").version == 1
     assert app.sessions.load(SYSTEM_LOG).version == 1
-    [note] = app.table.by_session("s-1", 0, 10)[1:]
+    assert app.sessions.load("s-1").version == 2
+    [note, _] = app.table.by_session("s-1", 0, 10)[1:]
     assert (note.type, note.seq, note.causation_id) == ("custom.note", 2, "cause")
     [deal] = app.table.by_correlation("c-1", 10, 0)
     assert deal.type == "deal.created"
@@ -106,7 +110,7 @@ def test_a_repeat_returns_the_original_not_created(app: App) -> None:
     first = app.emitter.emit("deal.created", deal, event_id="e-1")
     head = app.table.head()
     again = app.emitter.emit("deal.created", deal, event_id="e-1")
-    assert first.created and not again.created
+    assert first.created and again.created is False
     assert again.envelope == first.envelope
     assert app.table.head() == head
     with pytest.raises(EventIdConflict):
@@ -123,7 +127,17 @@ def test_a_repeat_older_than_the_window_is_found_in_the_store(app: App) -> None:
     for _ in range(RECENT_IDS):
         app.emitter.emit("agent.thinking", {}, run_id="r-1")
     again = app.emitter.emit("run_created", {}, session_id="s-1", run_id="r-1", event_id="old")
-    assert not again.created and again.envelope is not None and again.envelope.seq == 1
+    assert again.created is False and again.envelope is not None and again.envelope.seq == 1
+    # in a batch, followed by a new event
+    first, second = app.emitter.emit_batch(
+        [
+            EmitRequest("run_created", {}, session_id="s-1", run_id="r-1", event_id="old"),
+            EmitRequest("agent.thinking", {"content": "new"}, run_id="r-1"),
+        ]
+    )
+    assert (first.created, second.created) == (False, True)
+    assert second.envelope is not None and second.envelope.payload == {"content": "new"}
+    assert app.deps.backoffs == []
 
 
 def test_a_no_op_is_answered_without_an_envelope(app: App) -> None:
@@ -182,8 +196,10 @@ def test_one_id_for_two_aggregates_in_a_batch_is_a_conflict(app: App) -> None:
         EmitRequest("deal.created", {"deal_id": "DL-1", "name": "a"}, event_id="e-1"),
         EmitRequest("deal.created", {"deal_id": "DL-2", "name": "a"}, event_id="e-1"),
     ]
-    with pytest.raises(EventIdConflict, match="two aggregates"):
+    with pytest.raises(EventIdConflict) as caught:
         app.emitter.emit_batch(batch)
+    assert caught.value.event_id == "e-1"
+    assert str(caught.value).endswith(": the batch uses it for two aggregates")
     assert app.table.head() == 0
 
 
@@ -256,7 +272,39 @@ def test_a_conflicting_batch_is_decided_again_then_given_up(app: App) -> None:
     assert app.deps.backoffs == [0]
     assert app.deals.get_deal("DL-1").name == "b"
     failures = 100
-    with pytest.raises(ConcurrencyConflict, match="kept changing"):
+    with pytest.raises(
+        ConcurrencyConflict, match=r"^the batch's aggregates kept changing; try again$"
+    ):
         app.emitter.emit("deal.updated", {"deal_id": "DL-1", "name": "c"})
     assert app.deps.backoffs == [0, 0, 1, 2]
     assert app.deals.get_deal("DL-1").name == "b"
+
+
+def test_a_command_on_a_missing_aggregate_names_it(app: App) -> None:
+    from domain.errors import NotFound
+
+    with pytest.raises(NotFound) as caught:
+        app.emitter.emit("deal.updated", {"deal_id": "DL-404", "name": "x"})
+    assert (caught.value.kind, caught.value.key) == ("deal", "DL-404")
+
+
+def test_a_repeat_compares_payloads_as_stored_json(app: App) -> None:
+    note = {"pair": (1, 2), "when": "2026-01-01"}
+    first = app.emitter.emit("custom.note", note, session_id="s-1", event_id="p-1")
+    assert first.envelope is not None and first.envelope.payload["pair"] == [1, 2]
+    again = app.emitter.emit("custom.note", note, session_id="s-1", event_id="p-1")
+    assert again.created is False and again.envelope == first.envelope
+
+
+def test_a_session_event_repeated_beyond_the_window_is_its_original(app: App) -> None:
+    from application.services.base import Origin
+    from domain.model import RECENT_IDS
+
+    first = app.sessions.record("s-1", "custom.note", {"n": 0}, origin=Origin(event_id="n-0"))
+    for i in range(RECENT_IDS):
+        app.sessions.record("s-1", "custom.note", {"n": i + 1})
+    again = app.sessions.record("s-1", "custom.note", {"n": 0}, origin=Origin(event_id="n-0"))
+    assert (again.written, again.events) == (False, first.events)
+    assert app.deps.backoffs == []
+    via_emitter = app.emitter.emit("custom.note", {"n": 0}, session_id="s-1", event_id="n-0")
+    assert via_emitter.created is False and via_emitter.envelope == first.events[0]

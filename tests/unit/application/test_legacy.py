@@ -90,9 +90,9 @@ def test_imported_history_and_internal_events_are_never_projected_back(app: App)
     envelope = app.deals.create_deal("DL-1", "Acme").events[0]
     imported = envelope.model_copy(update={"source": IMPORT_SOURCE})
     events = [
-        LoggedEvent(1, envelope, app.deals.id_for("DL-1"), 1),
+        LoggedEvent(1, imported, app.deals.id_for("DL-1"), 1),
         LoggedEvent(2, None, app.deals.id_for("DL-1"), 2),
-        LoggedEvent(3, imported, app.deals.id_for("DL-1"), 3),
+        LoggedEvent(3, envelope, app.deals.id_for("DL-1"), 3),
     ]
     assert [i.envelope for i in LegacyProjector.items(events)] == [envelope]
 
@@ -132,7 +132,7 @@ def record(i: int, archive: str = "agent_events") -> LegacyRecord:
         occurred_at=AT + timedelta(minutes=i),
         payload={"n": i},
         session_id="s-old",
-        run_id=None,
+        run_id="r-old",
         correlation_id="c-old",
         causation_id="cause",
         actor="old-app",
@@ -161,12 +161,14 @@ def test_the_import_is_idempotent_and_reports_progress(app: App) -> None:
         "old-app",
     )
     assert stored.payload == {"n": 3}
+    assert stored.run_id == "r-old"
     head = app.table.head()
     again = LegacyImporter(app.deps, view, chunk=4).run()
     assert (again.read, again.imported, again.already) == (6, 0, 6)
     assert app.table.head() == head
     archive: Any = app.store.repository.get(Archive.id_for("agent_events"))
     assert archive.version == 6  # opened, then five imported
+    assert archive.created_on == AT  # opened at the first record's time
 
 
 def test_an_import_without_progress_or_history() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
@@ -129,6 +130,11 @@ def test_the_event_at_fault_is_parked_alone(app: App, caplog: pytest.LogCaptureF
     projector.refuse = {5}
     with caplog.at_level(logging.ERROR, "zakops.projections"):
         assert projector.catch_up() == 7
+    event_id = app.table.after(4, 1)[0].event_id
+    assert [r.getMessage() for r in caplog.records] == [
+        f"projection memory parked event {event_id} at position 5: cannot write [5] (see "
+        "`zakops projections status`; `zakops projections retry memory` after fixing the cause)"
+    ]
     assert sorted(projector.rows) == [1, 2, 3, 4, 6, 7]
     [letter] = projector.dead_letters()
     assert (letter.position, letter.type, letter.error) == (5, "custom.tick", "cannot write [5]")
@@ -139,6 +145,9 @@ def test_the_event_at_fault_is_parked_alone(app: App, caplog: pytest.LogCaptureF
 
 def test_status_measures_the_lag(app: App) -> None:
     projector = MemoryProjector(app)
+    assert (projector.position, projector.lag()) == (0, 0)
+    assert projector.catch_up() == 0
+    assert projector.position == 0
     empty = projector.status()
     assert (empty.name, empty.position, empty.head, empty.lag_events) == ("memory", 0, 0, 0)
     assert empty.lag_seconds == 0.0
@@ -151,6 +160,11 @@ def test_status_measures_the_lag(app: App) -> None:
     assert projector.lag() == 2
     later = projector.status()
     assert (later.position, later.lag_events, later.lag_seconds) == (2, 2, 1.0)
+    projector.catch_up(until=3)
+    assert projector.lag() == 1
+    assert projector.status().lag_seconds == 0.0  # the one event left is oldest and newest
+    projector.catch_up()
+    assert (projector.lag(), projector.position) == (0, 4)
 
 
 def test_retry_writes_what_can_be_written_now(app: App, caplog: pytest.LogCaptureFixture) -> None:
@@ -160,24 +174,33 @@ def test_retry_writes_what_can_be_written_now(app: App, caplog: pytest.LogCaptur
     projector.catch_up()
     assert [letter.position for letter in projector.dead_letters()] == [2, 3]
     projector.refuse = {3}
+    caplog.clear()
     with caplog.at_level(logging.WARNING, "zakops.projections"):
         outcome = projector.retry()
     assert (outcome.name, outcome.written, outcome.still_parked) == ("memory", 1, 1)
-    assert "1 event(s) still parked" in caplog.text
+    assert [r.getMessage() for r in caplog.records] == [
+        "projection memory: 1 event(s) still parked after retry"
+    ]
     [letter] = projector.dead_letters()
     assert (letter.position, letter.error, letter.attempts) == (3, "still broken", 2)
     projector.refuse = set()
+    caplog.clear()
     assert projector.retry().written == 1
+    assert caplog.records == []
     assert sorted(projector.rows) == [1, 2, 3, 4]
 
 
 def test_retry_of_a_letter_whose_event_is_gone_keeps_it(app: App) -> None:
-    events(app, 2)
+    events(app, 4)
     projector = MemoryProjector(app)
     projector.letters[9] = DeadLetter("memory", 9, "e", "t", "x", AT, 1, AT)
+    projector.letters[10] = DeadLetter("memory", 10, "e", "t", "x", AT, 1, AT)
+    for position in (2, 3):
+        projector.letters[position] = DeadLetter("memory", position, "e", "t", "x", AT, 1, AT)
     outcome = projector.retry()
-    assert (outcome.written, outcome.still_parked) == (0, 1)
+    assert (outcome.written, outcome.still_parked) == (2, 2)
     assert projector.letters[9].error == "no event at position 9"
+    assert sorted(projector.rows) == [2, 3]
 
 
 def test_rebuild_replays_the_whole_log(app: App) -> None:
@@ -212,7 +235,9 @@ def test_the_follower_survives_failures_and_logs_once_per_outage(
         follower.step()
         assert healthy.rows == [1, 2] and failing.rows == []
         assert follower.errors == 2
-        assert caplog.text.count("catch-up failed") == 1
+        assert [r.getMessage() for r in caplog.records] == [
+            "projection failing: catch-up failed; retrying"
+        ]
         follower.step()
     assert failing.rows == [1, 2]
     assert "projection failing: catching up again" in caplog.text
@@ -220,9 +245,27 @@ def test_the_follower_survives_failures_and_logs_once_per_outage(
     assert caplog.text.count("catching up again") == 1
 
 
-def test_the_follower_thread_starts_and_stops(app: App) -> None:
-    follower = Follower([MemoryProjector(app)], poll_seconds=30)
-    follower.stop()  # not started: nothing to join
+class Signalling(MemoryProjector):
+    def __init__(self, app: App) -> None:
+        super().__init__(app)
+        self.caught_up = threading.Event()
+
+    def catch_up(self, until: int | None = None, progress: object = None) -> int:
+        reached = super().catch_up()
+        self.caught_up.set()
+        return reached
+
+
+def test_the_follower_thread_polls_until_stopped(app: App) -> None:
+    events(app, 2)
+    projector = Signalling(app)
+    follower = Follower([projector], poll_seconds=0.001)
+    assert follower.poll_seconds == 0.001
+    Follower([projector]).stop()  # not started: nothing to join
     follower.start()
+    assert follower._thread is not None
+    assert (follower._thread.name, follower._thread.daemon) == ("zakops-projections", True)
+    assert projector.caught_up.wait(timeout=10)  # polled by the thread, not by this test
     follower.stop()
-    assert follower._thread is not None and not follower._thread.is_alive()
+    assert projector.rows == [1, 2]
+    assert not follower._thread.is_alive()

@@ -129,7 +129,9 @@ def test_keys_are_bounded_and_storable() -> None:
     assert check_key("a", "f") == "a"
     assert check_key("x" * 100, "f") == "x" * 100
     for bad in ("", "x" * 101):
-        with pytest.raises(InvalidInput, match="1 to 100 characters") as caught:
+        with pytest.raises(
+            InvalidInput, match=r"^session_id: must be 1 to 100 characters$"
+        ) as caught:
             check_key(bad, "session_id")
         assert caught.value.field == "session_id"
     with pytest.raises(InvalidInput, match="NUL") as nul:
@@ -160,33 +162,35 @@ def test_the_reads_pass_checked_arguments(queries: QueryService, view: Recording
 
 
 @pytest.mark.parametrize(
-    "call",
+    ("call", "field"),
     [
-        lambda q: q.get_events_by_session("", 0),
-        lambda q: q.get_events_by_session("s", -1),
-        lambda q: q.get_events_by_session("s", 0, 0),
-        lambda q: q.get_events_by_run("", 0),
-        lambda q: q.get_events_by_run("r", -1),
-        lambda q: q.get_events_by_run("r", 0, MAX_LIMIT + 1),
-        lambda q: q.get_events_after(-1),
-        lambda q: q.get_events_after(0, 0),
-        lambda q: q.get_by_correlation_id(""),
-        lambda q: q.get_by_correlation_id("c", 0),
-        lambda q: q.get_by_correlation_id("c", 1, MAX_OFFSET + 1),
-        lambda q: q.get_recent(0),
-        lambda q: q.get_by_id(""),
-        lambda q: q.list_states("run", limit=0),
-        lambda q: q.list_states("run", offset=MAX_OFFSET + 1),
-        lambda q: q.list_states("run", status=""),
-        lambda q: q.get_session(""),
-        lambda q: q.get_state("run", ""),
+        (lambda q: q.get_events_by_session("", 0), "session_id"),
+        (lambda q: q.get_events_by_session("s", -1), "since_seq"),
+        (lambda q: q.get_events_by_session("s", 0, 0), "limit"),
+        (lambda q: q.get_events_by_run("", 0), "run_id"),
+        (lambda q: q.get_events_by_run("r", -1), "since_seq"),
+        (lambda q: q.get_events_by_run("r", 0, MAX_LIMIT + 1), "limit"),
+        (lambda q: q.get_events_after(-1), "position"),
+        (lambda q: q.get_events_after(0, 0), "limit"),
+        (lambda q: q.get_by_correlation_id(""), "correlation_id"),
+        (lambda q: q.get_by_correlation_id("c", 0), "limit"),
+        (lambda q: q.get_by_correlation_id("c", 1, MAX_OFFSET + 1), "offset"),
+        (lambda q: q.get_recent(0), "limit"),
+        (lambda q: q.get_by_id(""), "event_id"),
+        (lambda q: q.list_states("run", limit=0), "limit"),
+        (lambda q: q.list_states("run", offset=MAX_OFFSET + 1), "offset"),
+        (lambda q: q.list_states("run", status=""), "status"),
+        (lambda q: q.list_states("run", session_id="a\x00"), "session_id"),
+        (lambda q: q.get_session(""), "session_id"),
+        (lambda q: q.get_state("run", ""), "run_id"),
     ],
 )
 def test_bad_arguments_never_reach_the_view(
-    queries: QueryService, view: RecordingView, call: Any
+    queries: QueryService, view: RecordingView, call: Any, field: str
 ) -> None:
-    with pytest.raises(InvalidInput):
+    with pytest.raises(InvalidInput) as caught:
         call(queries)
+    assert caught.value.field == field
     assert view.calls == []
 
 
@@ -223,7 +227,7 @@ def test_stats_by_type_and_domain(queries: QueryService, view: RecordingView) ->
     assert stats.by_domain == {"run": 5, "deal": 1, "custom": 4}
     assert view.calls == [("counts", (AT,))]
     assert queries.get_stats().since is None
-    with pytest.raises(InvalidInput, match="timezone-aware") as caught:
+    with pytest.raises(InvalidInput, match=r"^since: must be timezone-aware$") as caught:
         queries.get_stats(datetime(2026, 1, 1))
     assert caught.value.field == "since"
 
@@ -237,10 +241,10 @@ def test_listings_take_known_kinds_and_filters(queries: QueryService, view: Reco
     ]
     for kind in ("deal", "action"):
         queries.list_states(kind)
-    with pytest.raises(InvalidInput, match="run, deal, action or job") as caught:
+    with pytest.raises(InvalidInput, match=r"^kind: must be run, deal, action or job$") as caught:
         queries.list_states("session")
     assert caught.value.field == "kind"
-    with pytest.raises(InvalidInput, match="not a filter") as unknown:
+    with pytest.raises(InvalidInput, match=r"^owner: is not a filter of this listing$") as unknown:
         queries.list_states("run", owner="x", zone="y")
     assert unknown.value.field == "owner"
 

@@ -81,6 +81,7 @@ def test_current_brings_the_cached_copy_up_to_date(app: App) -> None:
     current = app.store.current(deal_id)
     assert (current.name, current.version) == ("Other", 2)
     assert (cached.name, cached.version) == ("Acme", 1)  # the cached copy is not changed
+    assert len(cached.recent_ids) == 1
     assert app.deals.get_deal("DL-1").name == "Other"
 
 
@@ -175,6 +176,7 @@ def test_the_snapshot_writer_stores_in_the_background_and_survives_errors(
         writer.flush()
     assert stored == ["a", "b"]
     assert "storing a snapshot failed" in caplog.text
+    assert (writer._thread.name, writer._thread.daemon) == ("zakops-snapshots", True)
     writer.stop()
     assert not writer._thread.is_alive()
 
