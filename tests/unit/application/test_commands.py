@@ -327,3 +327,44 @@ def test_check_original_compares_owner_type_and_payload(app: App) -> None:
         check_original(original, "run", "r-1", "run_started", same)
     with pytest.raises(EventIdConflict):
         check_original(original, "run", "r-1", "agent.thinking", p.ThinkingPayload(content="b"))
+
+
+def test_a_generated_id_taken_meanwhile_by_another_aggregate_is_a_conflict(app: App) -> None:
+    # The id source hands out an id that a client already chose for another event: the
+    # write fails on the store's unique event_id, and the lookup names the owner.
+    started(app)
+    ids: Any = app.deps.ids
+    taken = f"00000000-0000-4000-8000-{ids.count + 1:012d}"  # the next id it hands out
+    app.deals.create_deal("DL-1", "Acme", origin=Origin(event_id=taken))
+    with pytest.raises(EventIdConflict, match=r"deal\.created of DL-1"):
+        app.runs.think("r-1")
+    assert app.deps.backoffs == [0]
+    assert app.runs.load("r-1").version == 2
+
+
+class BehindTheCache:
+    """Another process: it writes to the aggregate's stream without this process's cache
+    knowing, so the copy cached here is stale and its write fails on the version check."""
+
+    def __init__(self, app: App) -> None:
+        self.app, self.done = app, False
+        self.real_write = app.deps.write
+
+    def __call__(self, *aggregates: Any) -> Any:
+        if not self.done:
+            self.done = True
+            store = self.app.store
+            other: Any = store.repository.get(aggregates[0].id)
+            other.think(_meta("rival"), T0, p.ThinkingPayload())
+            mapped = [store.mapper.to_stored_event(e) for e in other.collect_events()]
+            store.recorder.insert_events(mapped)
+        return self.real_write(*aggregates)
+
+
+def test_a_stale_cached_copy_is_forgotten_before_the_retry(app: App) -> None:
+    started(app)
+    setattr(app.deps, "write", BehindTheCache(app))  # noqa: B010
+    result = app.runs.think("r-1", content="mine")
+    assert result.written and result.events[0].seq == 4
+    assert app.deps.backoffs == [0]
+    assert app.runs.load("r-1").version == 4
