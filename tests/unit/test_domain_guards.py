@@ -38,7 +38,17 @@ from domain.taxonomy import (
     canonical_name,
     resolve,
 )
-from tests.unit.builders import AT, action_command, action_in, job_command, job_in, meta, new_job
+from tests.unit.builders import (
+    AT,
+    action_command,
+    action_in,
+    job_command,
+    job_in,
+    meta,
+    new_deal,
+    new_job,
+    run_in,
+)
 
 # -- stable ids ------------------------------------------------------------------------------
 
@@ -503,3 +513,89 @@ def test_a_bad_value_under_a_none_key_names_its_whole_path() -> None:
     with pytest.raises(InvalidInput) as refused:
         check_storable({"a": {None: {"x": "bad\x00"}}}, "payload")
     assert refused.value.field == "payload.a.None.x"
+
+
+# -- copies out of the cache ---------------------------------------------------------------------
+
+
+def test_a_copy_shares_no_state_a_command_can_change() -> None:
+    import copy
+
+    deal = new_deal()
+    deal.enrich(
+        meta(), AT, p.DealProfileEnrichedPayload(deal_id="DL-0001", profile={"a": {"b": [1]}})
+    )
+    twin = copy.deepcopy(deal)
+    assert type(twin) is Deal and twin is not deal
+    assert vars(twin).keys() == vars(deal).keys()
+    assert twin.profile == deal.profile and twin.recent_ids == deal.recent_ids
+    twin.profile["a"]["b"].append(2)  # nested JSON: copied all the way down
+    twin.recent_ids["new"] = 99  # flat dicts: copied one level
+    assert deal.profile == {"a": {"b": [1]}}
+    assert "new" not in deal.recent_ids
+    assert twin.deal_id == deal.deal_id and twin.version == deal.version
+    run = run_in("running")
+    run.call_tool(meta(), AT, p.ToolCalledPayload(tool_call_id="t-1", tool_name="x"))
+    run_twin = copy.deepcopy(run)
+    run_twin.tool_calls["t-2"] = "open"
+    assert "t-2" not in run.tool_calls
+    assert run_twin.open_tool_calls == ["t-1", "t-2"] and run.open_tool_calls == ["t-1"]
+
+
+# -- deals ---------------------------------------------------------------------------------------
+
+
+def test_deal_refusals_name_the_state_and_the_reason() -> None:
+    from domain.errors import DealArchived, DealError
+
+    deal = new_deal("inbound")
+    with pytest.raises(DealError) as skipped:
+        deal.move_to(meta(), AT, p.DealStageChangedPayload(deal_id="DL-0001", to_stage="loi"))
+    assert str(skipped.value) == (
+        "deal DL-0001 is inbound; cannot apply deal.stage_changed: "
+        "inbound -> loi is not allowed (allowed: archived, junk, screening)"
+    )
+    with pytest.raises(DealError) as expected:
+        deal.move_to(
+            meta(),
+            AT,
+            p.DealStageChangedPayload(deal_id="DL-0001", to_stage="junk", from_stage="loi"),
+        )
+    assert str(expected.value).endswith(": the request expected it in loi")
+    deal.archive(meta(), AT, p.DealArchivedPayload(deal_id="DL-0001"))
+    for attempt, command in [
+        ("deal.updated", lambda: deal.update(meta(), AT, p.DealUpdatedPayload(deal_id="DL-0001"))),
+        (
+            "deal.stage_changed",
+            lambda: deal.move_to(
+                meta(), AT, p.DealStageChangedPayload(deal_id="DL-0001", to_stage="inbound")
+            ),
+        ),
+        (
+            "deal.archived",
+            lambda: deal.archive(meta(), AT, p.DealArchivedPayload(deal_id="DL-0001")),
+        ),
+    ]:
+        with pytest.raises(DealArchived) as refused:
+            command()
+        assert str(refused.value) == (
+            f"deal DL-0001 is archived; cannot apply {attempt}: archived is terminal"
+        )
+
+
+@pytest.mark.parametrize("command", ["update", "move_to", "enrich", "archive"])
+def test_a_deal_command_for_another_deal_is_invalid(command: str) -> None:
+    deal = new_deal("inbound")
+    payloads = {
+        "update": p.DealUpdatedPayload(deal_id="DL-2"),
+        "move_to": p.DealStageChangedPayload(deal_id="DL-2", to_stage="screening"),
+        "enrich": p.DealProfileEnrichedPayload(deal_id="DL-2", profile={}),
+        "archive": p.DealArchivedPayload(deal_id="DL-2"),
+    }
+    with pytest.raises(InvalidInput) as refused:
+        getattr(deal, command)(meta(), AT, payloads[command])
+    assert (refused.value.field, refused.value.reason) == (
+        "payload.deal_id",
+        "'DL-2' is not deal DL-0001",
+    )
+    assert deal.version == 1
