@@ -5,6 +5,7 @@ the taxonomy and the enums (called again here, as mutation testing needs)."""
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 from uuid import uuid5
@@ -563,7 +564,7 @@ def test_deal_refusals_name_the_state_and_the_reason() -> None:
         )
     assert str(expected.value).endswith(": the request expected it in loi")
     deal.archive(meta(), AT, p.DealArchivedPayload(deal_id="DL-0001"))
-    for attempt, command in [
+    commands: list[tuple[str, Callable[[], object]]] = [
         ("deal.updated", lambda: deal.update(meta(), AT, p.DealUpdatedPayload(deal_id="DL-0001"))),
         (
             "deal.stage_changed",
@@ -575,7 +576,8 @@ def test_deal_refusals_name_the_state_and_the_reason() -> None:
             "deal.archived",
             lambda: deal.archive(meta(), AT, p.DealArchivedPayload(deal_id="DL-0001")),
         ),
-    ]:
+    ]
+    for attempt, command in commands:
         with pytest.raises(DealArchived) as refused:
             command()
         assert str(refused.value) == (
