@@ -601,3 +601,27 @@ def test_a_deal_command_for_another_deal_is_invalid(command: str) -> None:
         "'DL-2' is not deal DL-0001",
     )
     assert deal.version == 1
+
+
+def test_a_nested_payload_error_names_its_path() -> None:
+    spec = resolve("agent.tool_called")
+    with pytest.raises(InvalidInput) as refused:
+        spec.parse_payload({"tool_call_id": "t", "tool_name": "n", "arguments": {1: "x"}})
+    assert (refused.value.field, refused.value.reason) == (
+        "payload.arguments.1.[key]",
+        "Input should be a valid string",
+    )
+
+
+def test_bare_values_are_refused_under_their_own_field() -> None:
+    from domain.text import NOT_FINITE_REASON, check_storable
+
+    with pytest.raises(InvalidInput) as text:
+        check_storable("a\x00", "actor")
+    assert (text.value.field, text.value.reason) == (
+        "actor",
+        "must not contain the NUL character (U+0000)",
+    )
+    with pytest.raises(InvalidInput) as number:
+        check_storable(float("inf"), "score")
+    assert (number.value.field, number.value.reason) == ("score", NOT_FINITE_REASON)
