@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta, tzinfo
 from typing import Any
 from uuid import uuid5
 
@@ -48,6 +48,7 @@ from tests.unit.builders import (
     meta,
     new_deal,
     new_job,
+    recorded,
     run_in,
 )
 
@@ -625,3 +626,220 @@ def test_bare_values_are_refused_under_their_own_field() -> None:
     with pytest.raises(InvalidInput) as number:
         check_storable(float("inf"), "score")
     assert (number.value.field, number.value.reason) == ("score", NOT_FINITE_REASON)
+
+
+# -- runs ----------------------------------------------------------------------------------------
+
+
+def _run_with_tools() -> Run:
+    """Running, tool call t-1 completed, t-2 blocked by policy."""
+    run = run_in("running")
+    run.call_tool(meta(), AT, p.ToolCalledPayload(tool_call_id="t-1", tool_name="x"))
+    run.complete_tool(meta(), AT, p.ToolCompletedPayload(tool_call_id="t-1"))
+    run.block_tool(meta(), AT, p.ToolPolicyPayload(tool_call_id="t-2", tool_name="x"))
+    return run
+
+
+def _verifying(outcome: str) -> Run:
+    run = run_in("running")
+    run.start_verification(meta(), AT)
+    if outcome == "failed":
+        run.fail_verification(meta(), AT)
+    return run
+
+
+RUN_REFUSALS: list[tuple[str, Callable[[], object], str]] = [
+    (
+        "VerificationGateClosed",
+        lambda: _verifying("open").complete(meta(), AT),
+        "run run-1 is running; cannot apply run_completed: a verification is still open",
+    ),
+    (
+        "VerificationGateClosed",
+        lambda: _verifying("failed").complete(meta(), AT),
+        "run run-1 is running; cannot apply run_completed: the last verification failed",
+    ),
+    (
+        "VerificationGateClosed",
+        lambda: run_in("running", requires_verification=True).complete(meta(), AT),
+        "run run-1 is running; cannot apply run_completed: the run requires a passed verification",
+    ),
+    (
+        "RunError",
+        lambda: _verifying("open").start_verification(meta(), AT),
+        "run run-1 is running; cannot apply verify_start: a verification is already open",
+    ),
+    (
+        "RunError",
+        lambda: run_in("running").pass_verification(meta(), AT),
+        "run run-1 is running; cannot apply verify_pass: no verification is open",
+    ),
+    (
+        "RunError",
+        lambda: run_in("running").fail_verification(meta(), AT),
+        "run run-1 is running; cannot apply verify_fail: no verification is open",
+    ),
+    (
+        "RunAlreadyFinished",
+        lambda: run_in("completed").think(meta(), AT),
+        "run run-1 is completed; cannot apply agent.thinking: the run is finished",
+    ),
+    (
+        "RunError",
+        lambda: run_in("queued").start_verification(meta(), AT),
+        "run run-1 is queued; cannot apply verify_start: allowed only when running",
+    ),
+    (
+        "RunError",
+        lambda: run_in("queued").complete(meta(), AT),
+        "run run-1 is queued; cannot apply run_completed: allowed only when running",
+    ),
+    (
+        "ToolCallRefused",
+        lambda: _run_with_tools().call_tool(
+            meta(), AT, p.ToolCalledPayload(tool_call_id="t-1", tool_name="x")
+        ),
+        "run run-1 is running; cannot apply agent.tool_called: "
+        "tool_call_id 't-1' is already used in this run",
+    ),
+    (
+        "ToolCallRefused",
+        lambda: _run_with_tools().complete_tool(
+            meta(), AT, p.ToolCompletedPayload(tool_call_id="t-1")
+        ),
+        "run run-1 is running; cannot apply agent.tool_completed: "
+        "tool call 't-1' cannot take it: it is already completed",
+    ),
+    (
+        "ToolCallRefused",
+        lambda: _run_with_tools().fail_tool(
+            meta(), AT, p.ToolFailedPayload(tool_call_id="t-1", error="e")
+        ),
+        "run run-1 is running; cannot apply agent.tool_failed: "
+        "tool call 't-1' cannot take it: it is already completed",
+    ),
+    (
+        "ToolCallRefused",
+        lambda: _run_with_tools().block_tool(
+            meta(), AT, p.ToolPolicyPayload(tool_call_id="t-1", tool_name="x")
+        ),
+        "run run-1 is running; cannot apply tool_policy_blocked: "
+        "tool call 't-1' is already completed",
+    ),
+    (
+        "ToolCallRefused",
+        lambda: _run_with_tools().complete_tool(
+            meta(), AT, p.ToolCompletedPayload(tool_call_id="t-9")
+        ),
+        "run run-1 is running; cannot apply agent.tool_completed: no tool call 't-9' is open",
+    ),
+    (
+        "ToolCallRefused",
+        lambda: _run_with_tools().complete_tool(
+            meta(), AT, p.ToolCompletedPayload(tool_call_id="t-2")
+        ),
+        "run run-1 is running; cannot apply agent.tool_completed: "
+        "tool call 't-2' cannot take it: it was blocked by policy",
+    ),
+]
+
+
+@pytest.mark.parametrize(("error", "command", "message"), RUN_REFUSALS)
+def test_run_refusals_name_the_state_the_event_and_the_reason(
+    error: str, command: Callable[[], object], message: str
+) -> None:
+    from domain.errors import RunError
+
+    with pytest.raises(RunError) as refused:
+        command()
+    assert type(refused.value).__name__ == error
+    assert str(refused.value) == message
+    assert refused.value.key == "run-1"
+
+
+def test_a_blocked_tool_call_may_still_fail_and_unknown_ones_be_blocked() -> None:
+    run = _run_with_tools()
+    run.fail_tool(meta(), AT, p.ToolFailedPayload(tool_call_id="t-2", error="e"))
+    run.block_tool(meta(), AT, p.ToolPolicyPayload(tool_call_id="t-3", tool_name="x"))
+    run.block_tool(meta(), AT, p.ToolPolicyPayload(tool_name="x"))  # no call named
+    assert run.tool_calls == {"t-1": "completed", "t-2": "failed", "t-3": "blocked"}
+
+
+def test_run_metadata_and_times_are_checked() -> None:
+    run = run_in("running")
+    with pytest.raises(InvalidInput) as other_run:
+        run.think(EventMeta(event_id="z1", run_id="r-other"), AT)
+    assert (other_run.value.field, other_run.value.reason) == (
+        "run_id",
+        "'r-other' does not match run run-1",
+    )
+    with pytest.raises(InvalidInput) as other_session:
+        run.think(EventMeta(event_id="z2", session_id="s-other"), AT)
+    assert other_session.value.field == "session_id"
+    with pytest.raises(InvalidInput) as naive:
+        run.think(meta(), datetime(2026, 1, 1))
+    assert (naive.value.field, naive.value.reason) == (
+        "timestamp",
+        "must be timezone-aware (UTC)",
+    )
+
+    class NoOffset(tzinfo):
+        """A tzinfo that knows no offset: the time is as good as naive."""
+
+        def utcoffset(self, dt: datetime | None) -> timedelta | None:
+            return None
+
+        def dst(self, dt: datetime | None) -> timedelta | None:
+            return None
+
+        def tzname(self, dt: datetime | None) -> str | None:
+            return None
+
+    with pytest.raises(InvalidInput):
+        run.think(meta(), datetime(2026, 1, 1, tzinfo=NoOffset()))
+    for given, field in (
+        (EventMeta(event_id="c1", session_id="s"), "run_id"),
+        (EventMeta(event_id="c2", run_id="r"), "session_id"),
+    ):
+        with pytest.raises(InvalidInput) as missing:
+            Run.create(given, AT, p.RunCreatedPayload())
+        assert (missing.value.field, missing.value.reason) == (field, "is required for run_created")
+    created = Run.create(
+        EventMeta(event_id="c3", session_id="s", run_id="r"), AT, p.RunCreatedPayload()
+    )
+    [event] = created.collect_events()
+    assert event.meta.correlation_id == "r"  # type: ignore[attr-defined]
+    failed = run_in("running")
+    failed.fail(meta(), AT, p.RunFailedPayload(error="x"))
+    assert recorded(failed)[-1].meta.schema_version == 2  # run_failed's current version
+
+
+def test_refusal_texts_and_old_snapshot_state() -> None:
+    from domain.errors import RunError
+
+    bare = RunError("r-1", "queued", "run_completed")
+    assert (str(bare), bare.why) == ("run r-1 is queued; cannot apply run_completed", "")
+    told = RunError("r-1", "queued", "run_completed", "not yet")
+    assert (str(told), told.why) == (
+        "run r-1 is queued; cannot apply run_completed: not yet",
+        "not yet",
+    )
+    run = run_in("running")
+    del run.__dict__["recent_ids"]  # a snapshot older than the window of ids
+    run.__dict__["applied_ids"] = {"x": 1}
+    assert run.already_applied(EventMeta(event_id="x")) is None
+    run.think(EventMeta(event_id="y"), AT)
+    assert "applied_ids" not in run.__dict__
+    assert run.recent_ids == {"y": run.version}
+    with pytest.raises(InvalidInput) as archived:
+        Deal.create(
+            meta(),
+            AT,
+            p.DealCreatedPayload.model_validate({"deal_id": "D", "name": "n", "stage": "archived"}),
+        )
+    assert (archived.value.field, archived.value.reason) == (
+        "payload.stage",
+        "a deal cannot be created archived",
+    )
+    deal = new_deal()
+    assert deal.collect_events()[0].timestamp == AT
