@@ -368,3 +368,53 @@ def test_a_stale_cached_copy_is_forgotten_before_the_retry(app: App) -> None:
     assert result.written and result.events[0].seq == 4
     assert app.deps.backoffs == [0]
     assert app.runs.load("r-1").version == 4
+
+
+def _fill_window(app: App, kind: str) -> None:
+    """RECENT_IDS more events on the aggregate created by `create_with_id`."""
+    for _ in range(RECENT_IDS // 2 + 1):
+        if kind == "run":
+            app.runs.think("r-1")
+            app.runs.think("r-1")
+        elif kind == "deal":
+            app.deals.update_deal("DL-1", name="a")
+            app.deals.update_deal("DL-1", name="b")
+        elif kind == "action":
+            app.actions.execute("A-1")
+            app.actions.fail("A-1", "x")
+        else:
+            app.jobs.start("J-1")
+            app.jobs.fail("J-1", "x")  # and the automatic retry
+
+
+CREATES: dict[str, Any] = {
+    "run": lambda app, o: app.runs.create_run("s-1", "r-1", origin=o),
+    "deal": lambda app, o: app.deals.create_deal("DL-1", "Acme", origin=o),
+    "action": lambda app, o: app.actions.create_action(
+        "A-1", "mail", requires_approval=False, max_executions=RECENT_IDS, origin=o
+    ),
+    "job": lambda app, o: app.jobs.enqueue("J-1", "enrich", max_attempts=RECENT_IDS, origin=o),
+}
+
+
+@pytest.mark.parametrize("kind", list(CREATES))
+def test_a_create_repeated_beyond_the_window_returns_the_original(app: App, kind: str) -> None:
+    origin = Origin(event_id="create-1")
+    first = CREATES[kind](app, origin)
+    if kind == "run":
+        app.runs.start_run("r-1")
+    _fill_window(app, kind)
+    head = app.table.head()
+    again = CREATES[kind](app, origin)
+    assert (again.written, again.events) == (False, first.events)
+    assert app.table.head() == head
+    assert app.deps.backoffs == []
+
+
+def test_an_action_is_created_as_asked(app: App) -> None:
+    app.actions.create_action("A-1", "mail", requires_approval=False, max_executions=5)
+    action = app.actions.load("A-1")
+    assert (action.requires_approval, action.max_executions) == (False, 5)
+    app.actions.execute("A-1")  # no approval needed
+    app.jobs.enqueue("J-1", "enrich", max_attempts=7)
+    assert app.jobs.load("J-1").max_attempts == 7

@@ -199,3 +199,24 @@ def test_a_full_snapshot_queue_skips_the_snapshot() -> None:
     writer.flush()
     writer.stop()
     assert stored == ["first", "second"]
+
+
+def test_a_save_of_several_events_crossing_the_interval_takes_a_snapshot(app: App) -> None:
+    from application.emitter import EmitRequest
+
+    app.runs.create_run("s-1", "r-1")
+    app.runs.start_run("r-1")
+    for _ in range(SNAPSHOT_INTERVAL - 3):
+        app.runs.think("r-1")  # version 99
+    app.emitter.emit_batch([EmitRequest("agent.thinking", {}, run_id="r-1")] * 2)  # 100, 101
+    app.store.flush_snapshots()
+    [snapshot] = list(app.store.snapshots.get(app.runs.id_for("r-1")))  # type: ignore[union-attr]
+    assert snapshot.originator_version == SNAPSHOT_INTERVAL + 1
+
+
+def test_closing_the_store_stops_the_snapshot_writer() -> None:
+    store = EventStore(env=library_env("memory"))
+    writer = store._snapshotter
+    assert writer._thread.is_alive()
+    store.close()
+    assert not writer._thread.is_alive()
