@@ -255,7 +255,7 @@ def test_an_id_taken_meanwhile_is_answered_with_the_original(app: App) -> None:
 
 
 def test_reads_at_a_seq_replay_the_run_up_to_it(app: App, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(runs_module, "HISTORY_PAGE", 2)  # several pages of history
+    monkeypatch.setattr(runs_module, "HISTORY_PAGE", 3)  # several pages of history
     app.runs.create_run("s-1", "r-1")  # seq 1
     app.runs.create_run("s-1", "r-2")  # seq 2 (another run of the session)
     app.runs.start_run("r-1")  # seq 3
@@ -292,14 +292,23 @@ def test_reads_at_a_position_replay_the_deal_up_to_it(
     with pytest.raises(NotFound, match="at position 0"):
         app.deals.get_deal_at("DL-1", 0)
     current = app.deals.get_deal("DL-1")
-    assert (current.name, current.stage, current.version) == ("Acme 2", "screening", 3)
+    assert (current.deal_id, current.name, current.stage, current.version) == (
+        "DL-1",
+        "Acme 2",
+        "screening",
+        3,
+    )
     assert current.updated_at == app.table.by_ids([app.table.after(3, 1)[0].event_id])[0].timestamp
 
 
 def test_aggregate_keys() -> None:
     assert aggregate_key("run", {}, "s", "r") == "r"
-    with pytest.raises(InvalidInput, match="run_id"):
+    with pytest.raises(InvalidInput) as missing:
         aggregate_key("run", {}, "s", None)
+    assert (missing.value.field, missing.value.reason) == (
+        "run_id",
+        "is required for run-scoped events",
+    )
     assert aggregate_key("session", {}, "s", None) == "s"
     assert aggregate_key("session", {}, None, None) == SYSTEM_LOG
     assert aggregate_key("deal", {"deal_id": "DL-1"}, None, None) == "DL-1"
@@ -418,3 +427,12 @@ def test_an_action_is_created_as_asked(app: App) -> None:
     app.actions.execute("A-1")  # no approval needed
     app.jobs.enqueue("J-1", "enrich", max_attempts=7)
     assert app.jobs.load("J-1").max_attempts == 7
+
+
+def test_a_move_expecting_another_stage_is_refused(app: App) -> None:
+    from domain.errors import DealError
+
+    app.deals.create_deal("DL-1", "Acme", stage="inbound")
+    with pytest.raises(DealError, match="expected it in screening"):
+        app.deals.move_deal("DL-1", "junk", from_stage="screening")
+    assert app.deals.get_deal("DL-1").stage == "inbound"

@@ -147,6 +147,7 @@ def test_a_failed_job_with_attempts_left_is_retried(app: App) -> None:
     assert [e.type for e in last.events] == ["worker.job_failed", "worker.job_dlq"]
     assert last.events[1].payload["reason"] == "2 attempts failed"
     assert last.events[1].source == "api"
+    assert last.events[1].causation_id == last.events[0].event_id
     assert j.load("J-1").status == "dlq"
 
 

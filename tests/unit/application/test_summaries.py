@@ -102,10 +102,10 @@ def test_actions() -> None:
         AT,
         "s-1",
         None,
-        {"action_id": "A-1", "action_type": "mail", "title": None, "deal_id": "DL-1"},
+        {"action_id": "A-1", "action_type": "mail", "title": "Hi", "deal_id": "DL-1"},
     )
     assert created == StateRow(
-        "action", "A-1", "created", "s-1", "DL-1", AT, 0, {"action_type": "mail"}
+        "action", "A-1", "created", "s-1", "DL-1", AT, 0, {"action_type": "mail", "title": "Hi"}
     )
     failed = state_change("action.failed", AT, None, None, {"action_id": "A-1", "error": "x"})
     assert failed is not None and (failed.status, failed.data) == ("failed", {"error": "x"})

@@ -160,3 +160,16 @@ class FakePending:
         from application.writer import _Pending
 
         self.pending = _Pending([(aggregate, aggregate.collect_events())])
+
+
+def test_a_group_answers_each_command_with_its_own_events() -> None:
+    store = FakeStore()
+    writer = GroupWriter(store)  # type: ignore[arg-type]
+    pendings = [FakePending(deal(key, events)) for key, events in [("D1", 2), ("D2", 1), ("D3", 3)]]
+    writer._commit([each.pending for each in pendings])
+    assert [list[Any](each.pending.written) for each in pendings] == [
+        ["D1#0", "D1#1"],
+        ["D2#0"],
+        ["D3#0", "D3#1", "D3#2"],
+    ]
+    assert store.transactions == [["D1", "D2", "D3"]]
