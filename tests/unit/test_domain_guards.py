@@ -563,7 +563,9 @@ def test_deal_refusals_name_the_state_and_the_reason() -> None:
             AT,
             p.DealStageChangedPayload(deal_id="DL-0001", to_stage="junk", from_stage="loi"),
         )
-    assert str(expected.value).endswith(": the request expected it in loi")
+    assert str(expected.value) == (
+        "deal DL-0001 is inbound; cannot apply deal.stage_changed: the request expected it in loi"
+    )
     deal.archive(meta(), AT, p.DealArchivedPayload(deal_id="DL-0001"))
     commands: list[tuple[str, Callable[[], object]]] = [
         ("deal.updated", lambda: deal.update(meta(), AT, p.DealUpdatedPayload(deal_id="DL-0001"))),
@@ -649,6 +651,18 @@ def _verifying(outcome: str) -> Run:
 
 
 RUN_REFUSALS: list[tuple[str, Callable[[], object], str]] = [
+    (
+        "RunError",
+        lambda: run_in("waiting_input").complete_tool(
+            meta(), AT, p.ToolCompletedPayload(tool_call_id="t-1")
+        ),
+        "run run-1 is waiting_input; cannot apply agent.tool_completed: allowed only when running",
+    ),
+    (
+        "RunError",
+        lambda: run_in("queued").pass_verification(meta(), AT),
+        "run run-1 is queued; cannot apply verify_pass: allowed only when running",
+    ),
     (
         "VerificationGateClosed",
         lambda: _verifying("open").complete(meta(), AT),
