@@ -208,8 +208,16 @@ def test_rebuild_replays_the_whole_log(app: App) -> None:
     projector = MemoryProjector(app)
     projector.catch_up()
     projector.rows = [99]
-    assert projector.rebuild() == 3
+    seen: list[tuple[int, int]] = []
+    assert projector.rebuild(progress=lambda at, head: seen.append((at, head))) == 3
     assert projector.rows == [1, 2, 3]
+    assert seen == [(3, 3)]
+
+
+def test_rebuilding_an_empty_log_starts_at_zero(app: App) -> None:
+    projector = MemoryProjector(app)
+    assert projector.rebuild() == 0
+    assert projector.position == 0
 
 
 class Failing(MemoryProjector):
@@ -240,7 +248,7 @@ def test_the_follower_survives_failures_and_logs_once_per_outage(
         ]
         follower.step()
     assert failing.rows == [1, 2]
-    assert "projection failing: catching up again" in caplog.text
+    assert [r.getMessage() for r in caplog.records][-1] == "projection failing: catching up again"
     follower.step()
     assert caplog.text.count("catching up again") == 1
 

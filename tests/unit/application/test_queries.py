@@ -267,6 +267,7 @@ def test_a_state_row(queries: QueryService, view: RecordingView) -> None:
     assert (caught.value.kind, caught.value.key) == ("run", "r-1")
     view.row = ROW
     assert queries.get_state("run", "r-1") == ROW
+    assert view.calls[-1] == ("state", ("run", "r-1"))
     with pytest.raises(InvalidInput) as bad:
         queries.get_state("deal", "a\x00")
     assert bad.value.field == "deal_id"
