@@ -39,7 +39,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench
 
 # Mutation testing of domain/ and application/ (config: [tool.mutmut] in pyproject.toml) with the
-# fast tests (tests/unit, application tests over fakes included). Not in CI: about 45 min for
+# fast tests (tests/unit, application tests over fakes included). Not in CI: about 35 min for
 # ~4,500 mutants with one child on a busy 2-core machine (MUTANT_CHILDREN=2 on an idle one).
 # Results are kept in mutants/ and reused; `rm -rf mutants` starts over. The score script fails
 # below the targets (domain 85%, application 75%) and lists survivors per function;
