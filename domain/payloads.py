@@ -206,6 +206,7 @@ class JobQueuedPayload(JobPayload):
     job_type: str = Field(min_length=1, max_length=100)
     max_attempts: int = Field(default=3, ge=1, le=100)
     requeued: bool = False
+    DERIVED: ClassVar[frozenset[str]] = frozenset({"requeued"})  # set by the Job on a requeue
 
 
 class JobStartedPayload(JobPayload):

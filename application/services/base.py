@@ -295,7 +295,7 @@ def execute(deps: Services, commands: Sequence[Command]) -> list[CommandResult]:
 def _attempt(deps: Services, commands: Sequence[Command], look_up_all: bool) -> list[CommandResult]:
     at = deps.clock.now()
     wanted = [c.meta.event_id for c in commands if c.given_id or look_up_all]
-    stored = deps.stored(wanted)
+    stored = deps.stored(wanted) if wanted else {}
     loaded: dict[tuple[str, str], ZakopsAggregate | None] = {}
     decided: list[Applied | Envelope | None] = []
     triggered: list[list[str]] = []  # per command, the ids of the events it triggered

@@ -13,6 +13,7 @@ from uuid import uuid5
 import pytest
 from pydantic import BaseModel, ValidationError
 
+from domain import catalog
 from domain import payloads as p
 from domain.action import Action
 from domain.archive import IMPORT_SOURCE, Archive
@@ -29,13 +30,11 @@ from domain.errors import (
 from domain.job import Job
 from domain.model import ID_NAMESPACE, EventMeta, ZakopsAggregate
 from domain.payloads import Payload
-from domain.run import Run
+from domain.run import Run, _run_failed_v1_to_v2
 from domain.session import SYSTEM_LOG, Session
 from domain.taxonomy import (
     EventTypeSpec,
     Upcaster,
-    _run_failed_v1_to_v2,
-    _spec,
     canonical_name,
     resolve,
 )
@@ -444,13 +443,13 @@ def test_invalid_input_names_the_field_and_the_reason() -> None:
 # -- the taxonomy's builders -------------------------------------------------------------------
 
 
-def test_spec_builds_every_field() -> None:
+def test_a_declared_event_class_gives_every_field_of_its_spec() -> None:
     upcasters: dict[int, Upcaster] = {1: _run_failed_v1_to_v2}
-    spec = _spec("x.y", "deal", "deal", p.DealUpdatedPayload, schema_version=2, upcasters=upcasters)
-    assert spec == EventTypeSpec("x.y", "deal", "deal", p.DealUpdatedPayload, 2, upcasters)
-    assert _spec("a", "run", "run", p.RunStartedPayload).schema_version == 1
-    assert resolve("run_failed").schema_version == 2
-    assert resolve("run_failed").upcasters == {1: _run_failed_v1_to_v2}
+    failed = catalog.spec_of(Run, Run.Failed)
+    assert failed == EventTypeSpec("run_failed", "run", "run", p.RunFailedPayload, 2, upcasters)
+    assert catalog.spec_of(Run, Run.Started).schema_version == 1
+    assert catalog.spec_of(Run, Run.VerificationPassed).domain == "verify"
+    assert resolve("run_failed") == failed
 
 
 def test_canonical_names() -> None:

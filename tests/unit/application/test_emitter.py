@@ -272,11 +272,16 @@ def test_a_conflicting_batch_is_decided_again_then_given_up(app: App) -> None:
     assert app.deps.backoffs == [0]
     assert app.deals.get_deal("DL-1").name == "b"
     failures = 100
+    with pytest.raises(ConcurrencyConflict, match=r"^deal DL-1 kept changing; try again$"):
+        app.emitter.emit("deal.updated", {"deal_id": "DL-1", "name": "c"})
+    assert app.deps.backoffs == [0, 0, 1, 2]
+    assert app.deals.get_deal("DL-1").name == "b"
+    failures = 100
+    pair = [EmitRequest("deal.updated", {"deal_id": "DL-1", "name": n}) for n in ("d", "e")]
     with pytest.raises(
         ConcurrencyConflict, match=r"^the batch's aggregates kept changing; try again$"
     ):
-        app.emitter.emit("deal.updated", {"deal_id": "DL-1", "name": "c"})
-    assert app.deps.backoffs == [0, 0, 1, 2]
+        app.emitter.emit_batch(pair)
     assert app.deals.get_deal("DL-1").name == "b"
 
 

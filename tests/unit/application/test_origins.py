@@ -278,18 +278,10 @@ def test_every_command_carries_its_origin_and_arguments(app: App) -> None:
             assert first.session_id == session_id, index
         for key, value in payload.items():
             assert first.payload.get(key) == value, (index, key)
-        if payload.get("requeued"):
-            continue  # a known bug: see test_a_repeated_requeue_returns_the_original
         again = command(app, origin)  # given ids make every command repeatable
         assert (again.written, again.events[0]) == (False, first), index
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: Job.requeue adds requeued=True to the payload, so a repeat of the same "
-    "command (same event id) differs from the stored original and is refused as an "
-    "EventIdConflict; JobQueuedPayload should declare DERIVED = {'requeued'}",
-)
 def test_a_repeated_requeue_returns_the_original(app: App) -> None:
     app.jobs.enqueue("J-1", "enrich", max_attempts=1)
     app.jobs.start("J-1")
