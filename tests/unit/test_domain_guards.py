@@ -18,6 +18,7 @@ from domain import payloads as p
 from domain.action import Action
 from domain.archive import IMPORT_SOURCE, Archive
 from domain.deal import Deal
+from domain.declared import Upcaster
 from domain.envelope import Envelope, invalid_input
 from domain.errors import (
     ActionError,
@@ -34,7 +35,6 @@ from domain.run import Run, _run_failed_v1_to_v2
 from domain.session import SYSTEM_LOG, Session
 from domain.taxonomy import (
     EventTypeSpec,
-    Upcaster,
     canonical_name,
     resolve,
 )
