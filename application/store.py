@@ -13,6 +13,7 @@ import functools
 import logging
 import queue
 import threading
+from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 from uuid import UUID
@@ -67,23 +68,24 @@ class EventStore(Application[UUID]):
         """The id of the newest notification (0 when the log is empty)."""
         return self.recorder.max_notification_id() or 0
 
-    def commit(self, changes: Sequence[tuple[ZakopsAggregate, Sequence[Any]]]) -> list[Any]:
-        """Store the collected events of these aggregates in one transaction and return
-        what the recorder wrote for each event, in order: its envelope with `position` and
-        `seq` (None for internal events). Saved aggregates go into the cache, and a save
-        that crosses a snapshot interval snapshots the aggregate it has in hand.
+    def commit(self, aggregates: Sequence[ZakopsAggregate], events: Sequence[Any]) -> list[Any]:
+        """Store these events of these aggregates, in this order, in one transaction and
+        return what the recorder wrote for each event, in order: its envelope with
+        `position` and `seq` (None for internal events). Saved aggregates go into the cache,
+        and a save that crosses a snapshot interval snapshots the aggregate it has in hand.
 
         Built on the library's public parts (`events.put`, `repository.cache`, `snapshots`)
         rather than `save`, because the events were collected before (the group writer
-        keeps them to write each command again on its own if its group fails) and because
-        the library's snapshotting reloads every aggregate from the store to snapshot it."""
+        keeps them to write each command again on its own if its group fails, in the order
+        the command decided them) and because the library's snapshotting reloads every
+        aggregate from the store to snapshot it."""
         written: list[Any] = []
-        self.events.put([event for _, events in changes for event in events], written=written)
+        self.events.put(list(events), written=written)
         cache = self.repository.cache
         if cache is not None:
-            for aggregate, _ in changes:
+            for aggregate in aggregates:
                 cache.put(aggregate.id, aggregate)
-        self._snapshot_crossings(changes)
+        self._snapshot_crossings(aggregates, events)
         for listener in self.on_commit:
             listener()
         return written
@@ -119,14 +121,17 @@ class EventStore(Application[UUID]):
         aggregate = copy.deepcopy(cached)
         return project_aggregate(aggregate, newer) if newer else aggregate
 
-    def _snapshot_crossings(self, changes: Sequence[tuple[ZakopsAggregate, Sequence[Any]]]) -> None:
+    def _snapshot_crossings(
+        self, aggregates: Sequence[ZakopsAggregate], events: Sequence[Any]
+    ) -> None:
         """Snapshot each saved aggregate whose version crossed a multiple of its interval."""
         if self.snapshots is None:
             return
-        for aggregate, events in changes:
+        saved = Counter(event.originator_id for event in events)
+        for aggregate in aggregates:
             interval = self.snapshotting_intervals.get(type(aggregate))
             version = aggregate.version
-            if interval and version // interval > (version - len(events)) // interval:
+            if interval and version // interval > (version - saved[aggregate.id]) // interval:
                 self._snapshotter.put(Snapshot.take(aggregate))
 
     @functools.cached_property

@@ -28,14 +28,14 @@ MAX_GROUP = 256  # commands per transaction
 
 @dataclass
 class _Pending:
-    changes: list[tuple[ZakopsAggregate, Sequence[Any]]]
+    """One command's unit of work: the aggregates it changed and their new events, in the
+    order the command decided them (across aggregates)."""
+
+    aggregates: list[ZakopsAggregate]
+    events: list[Any]
     written: list[Envelope | None] = field(default_factory=list)
     error: BaseException | None = None
     done: bool = False
-
-    @property
-    def size(self) -> int:
-        return sum(len(events) for _, events in self.changes)
 
 
 class GroupWriter:
@@ -48,14 +48,24 @@ class GroupWriter:
         self.groups = 0  # transactions written (for tests and metrics)
         self.commands = 0  # commands written
 
-    def write(self, aggregates: Sequence[ZakopsAggregate]) -> list[Envelope | None]:
-        """Store the pending events of `aggregates` (one command) and return, per event, its
-        envelope with `position` and `seq` (None for internal events). Raises what the store
-        raised for this command alone (`IntegrityError` on a conflict)."""
-        changes = [(a, a.collect_events()) for a in aggregates]
-        pending = _Pending([(a, events) for a, events in changes if events])
-        if not pending.changes:
+    def write(
+        self, aggregates: Sequence[ZakopsAggregate], order: Sequence[str] = ()
+    ) -> list[Envelope | None]:
+        """Store the pending events of `aggregates` (one command, or one batch) and return,
+        per event, its envelope with `position` and `seq` (None for internal events), in the
+        order stored. Events are stored aggregate by aggregate, or, when `order` lists their
+        event ids, in that order (a batch that interleaves aggregates keeps its order in the
+        log). Raises what the store raised for this command alone (`IntegrityError` on a
+        conflict)."""
+        changed = [a for a in aggregates if a.pending_events]
+        events = [event for a in changed for event in a.collect_events()]
+        if not events:
             return []
+        if order:
+            rank = {event_id: index for index, event_id in enumerate(order)}
+            last = len(rank)
+            events.sort(key=lambda event: rank.get(_event_id(event) or "", last))
+        pending = _Pending(changed, events)
         with self._ready:
             self._queue.append(pending)
             while not pending.done:
@@ -79,7 +89,10 @@ class GroupWriter:
 
     def _commit(self, group: list[_Pending]) -> None:
         try:
-            written = self.store.commit([change for item in group for change in item.changes])
+            written = self.store.commit(
+                [a for item in group for a in item.aggregates],
+                [event for item in group for event in item.events],
+            )
         except BaseException as error:
             if len(group) == 1 or not isinstance(error, Exception):
                 for item in group:
@@ -92,6 +105,11 @@ class GroupWriter:
         self.commands += len(group)
         start = 0
         for item in group:
-            item.written = written[start : start + item.size]
-            start += item.size
+            item.written = written[start : start + len(item.events)]
+            start += len(item.events)
             item.done = True
+
+
+def _event_id(event: Any) -> str | None:
+    meta = getattr(event, "meta", None)
+    return None if meta is None else str(meta.event_id)

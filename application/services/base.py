@@ -88,10 +88,11 @@ class Services:
                 stack.enter_context(self._stripes[index])
             yield
 
-    def write(self, *aggregates: ZakopsAggregate) -> list[Envelope]:
-        """Store what these aggregates decided (one command, one group commit) and return
-        the envelopes written, with `seq` and `position`."""
-        return [e for e in self.writer.write(aggregates) if e is not None]
+    def write(self, *aggregates: ZakopsAggregate, order: Sequence[str] = ()) -> list[Envelope]:
+        """Store what these aggregates decided (one command or batch, one group commit; in
+        the order of the event ids in `order` when given) and return the envelopes written,
+        with `seq` and `position`."""
+        return [e for e in self.writer.write(aggregates, order) if e is not None]
 
     def load(self, aggregate_id: UUID) -> Any:
         try:
@@ -318,7 +319,8 @@ def _attempt(deps: Services, commands: Sequence[Command], look_up_all: bool) -> 
         decided.append(applied)
         triggered.append([event_id_of(e) for e in aggregate.pending_events[before:]])
     changed = [a for a in loaded.values() if a is not None and a.pending_events]
-    written = {e.event_id: e for e in deps.write(*changed)} if changed else {}
+    order = [event_id for ids in triggered for event_id in ids]  # the batch's own order
+    written = {e.event_id: e for e in deps.write(*changed, order=order)} if changed else {}
     results = []
     for command, answer, ids in zip(commands, decided, triggered, strict=True):
         if answer is None:

@@ -84,7 +84,7 @@ class HeldWriter:
         self.filled = False
         self.calls: list[tuple[int, BaseException | None]] = []
 
-    def commit(self, changes: Sequence[tuple[Any, Sequence[Any]]]) -> list[Any]:
+    def commit(self, aggregates: Sequence[Any], events: Sequence[Any]) -> list[Any]:
         if not self.holding.is_set():
             self.holding.set()
             deadline = time.monotonic() + 10
@@ -94,11 +94,11 @@ class HeldWriter:
                     break
                 time.sleep(0.001)
         try:
-            written = self.original(changes)
+            written = self.original(aggregates, events)
         except BaseException as error:
-            self.calls.append((len(changes), error))
+            self.calls.append((len(aggregates), error))
             raise
-        self.calls.append((len(changes), None))
+        self.calls.append((len(aggregates), None))
         return written
 
 

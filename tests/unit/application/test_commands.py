@@ -3,6 +3,7 @@ event id, refusals, no-ops, bounded retries on optimistic-concurrency conflicts.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
@@ -194,14 +195,14 @@ class Rival:
         self.app, self.times, self.writes = app, times, 0
         self.real_write = app.deps.write
 
-    def __call__(self, *aggregates: Any) -> Any:
+    def __call__(self, *aggregates: Any, order: Sequence[str] = ()) -> Any:
         if self.writes < self.times:
             self.writes += 1
             store = self.app.store
             other: Any = store.repository.get(aggregates[0].id)  # an older copy, as another process
             other.think(_meta(f"rival-{self.writes}"), T0, p.ThinkingPayload())
-            store.commit([(other, other.collect_events())])
-        return self.real_write(*aggregates)
+            store.commit([other], other.collect_events())
+        return self.real_write(*aggregates, order=order)
 
 
 def _meta(event_id: str) -> Any:
@@ -236,15 +237,15 @@ def test_an_id_taken_meanwhile_is_answered_with_the_original(app: App) -> None:
     real_write = app.deps.write
     calls = 0
 
-    def write(*aggregates: Any) -> Any:
+    def write(*aggregates: Any, order: Sequence[str] = ()) -> Any:
         nonlocal calls
         calls += 1
         if calls == 1:
             other: Any = app.store.repository.get(aggregates[0].id)
             other.think(_meta("e-1"), T0, p.ThinkingPayload(content="x"))
-            app.store.commit([(other, other.collect_events())])
+            app.store.commit([other], other.collect_events())
             raise IntegrityError("event_id taken")
-        return real_write(*aggregates)
+        return real_write(*aggregates, order=order)
 
     app.deps.write = write  # type: ignore[method-assign]
     app.store.forget(app.runs.id_for("r-1"))
@@ -359,7 +360,7 @@ class BehindTheCache:
         self.app, self.done = app, False
         self.real_write = app.deps.write
 
-    def __call__(self, *aggregates: Any) -> Any:
+    def __call__(self, *aggregates: Any, order: Sequence[str] = ()) -> Any:
         if not self.done:
             self.done = True
             store = self.app.store
@@ -367,7 +368,7 @@ class BehindTheCache:
             other.think(_meta("rival"), T0, p.ThinkingPayload())
             mapped = [store.mapper.to_stored_event(e) for e in other.collect_events()]
             store.recorder.insert_events(mapped)
-        return self.real_write(*aggregates)
+        return self.real_write(*aggregates, order=order)
 
 
 def test_a_stale_cached_copy_is_forgotten_before_the_retry(app: App) -> None:

@@ -4,7 +4,7 @@ with its own outcome."""
 from __future__ import annotations
 
 import threading
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Sequence
 from typing import Any
 
@@ -25,16 +25,23 @@ class FakeStore:
         self.gate: threading.Event | None = None
         self.entered = threading.Event()
 
-    def commit(self, changes: Sequence[tuple[Any, Sequence[Any]]]) -> list[Any]:
+    def commit(self, aggregates: Sequence[Any], events: Sequence[Any]) -> list[Any]:
         self.entered.set()
         if self.gate is not None:
             self.gate.wait(timeout=10)
             self.gate = None
-        keys = [aggregate.deal_id for aggregate, _ in changes]
+        keys = [aggregate.deal_id for aggregate in aggregates]
         if self.refuse & set(keys):
             raise self.error
         self.transactions.append(keys)
-        return [f"{a.deal_id}#{i}" for a, events in changes for i in range(len(events))]
+        key_of = {aggregate.id: aggregate.deal_id for aggregate in aggregates}
+        seen: Counter[str] = Counter()
+        written = []
+        for event in events:  # "<deal>#<n>": the n-th event of that deal in this commit
+            key = key_of[event.originator_id]
+            written.append(f"{key}#{seen[key]}")
+            seen[key] += 1
+        return written
 
 
 def deal(key: str, events: int = 1) -> Any:
@@ -159,7 +166,7 @@ class FakePending:
     def __init__(self, aggregate: Any) -> None:
         from application.writer import _Pending
 
-        self.pending = _Pending([(aggregate, aggregate.collect_events())])
+        self.pending = _Pending([aggregate], aggregate.collect_events())
 
 
 def test_a_group_answers_each_command_with_its_own_events() -> None:
