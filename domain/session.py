@@ -112,9 +112,6 @@ class Session(ZakopsAggregate):
     def record(self, meta: EventMeta, at: datetime, type_name: str, payload: Payload) -> Applied:
         """Record one session-level event (`custom.<name>` or `system.*`)."""
         name = self.check_type(type_name)
-        applied = self.already_applied(meta)
-        if applied is not None:
-            return applied
 
         def apply(**kwargs: Any) -> None:
             self._recorded(name=name, **kwargs)

@@ -228,11 +228,10 @@ class AggregateService(Generic[A]):
         type_name: str,
         data: dict[str, Any],
         origin: Origin | None,
-        session_id: str | None = None,
-        run_id: str | None = None,
     ) -> CommandResult:
-        """Typed service methods end here: validate the payload, build the metadata, apply."""
-        meta = self.meta(origin, session_id, run_id)
+        """Typed service methods end here: validate the payload, build the metadata, apply
+        (the aggregate stamps the run and session it belongs to)."""
+        meta = self.meta(origin)
         given = origin is not None and origin.event_id is not None
         return self.apply(key, type_name, payload_of(type_name, data), meta, given)
 
