@@ -21,7 +21,7 @@ from typing import Any
 
 from application.store import EventStore
 from domain.envelope import Envelope
-from domain.model import ZakopsAggregate
+from domain.model import ZakopsAggregate, event_id_of
 
 MAX_GROUP = 256  # commands per transaction
 
@@ -63,8 +63,7 @@ class GroupWriter:
             return []
         if order:
             rank = {event_id: index for index, event_id in enumerate(order)}
-            last = len(rank)
-            events.sort(key=lambda event: rank.get(_event_id(event) or "", last))
+            events.sort(key=lambda event: rank[event_id_of(event)])
         pending = _Pending(changed, events)
         with self._ready:
             self._queue.append(pending)
@@ -108,8 +107,3 @@ class GroupWriter:
             item.written = written[start : start + len(item.events)]
             start += len(item.events)
             item.done = True
-
-
-def _event_id(event: Any) -> str | None:
-    meta = getattr(event, "meta", None)
-    return None if meta is None else str(meta.event_id)

@@ -19,21 +19,19 @@ from bench.raw import Row
 from domain.taxonomy import resolve
 
 TYPE = "custom.tick"
+_IDS = UuidIds()
 
 
 def typed_rows(session: str, first_seq: int, count: int) -> list[Row]:
-    spec, ids = resolve(TYPE), _IDS
+    spec = resolve(TYPE)
     rows: list[Row] = []
     for offset in range(count):
         seq = first_seq + offset
         payload = spec.parse_payload({"i": seq})
-        event_id, at = ids.new_id(), datetime.now(UTC)
+        event_id, at = _IDS.new_id(), datetime.now(UTC)
         meta = {"event_id": event_id, "source": "api", "session_id": session, "run_id": None,
                 "correlation_id": session, "causation_id": None, "actor": None,
                 "schema_version": 1}  # fmt: skip
         state = to_json({"timestamp": at, "meta": meta, "payload": payload.model_dump()})
         rows.append((event_id, TYPE, at, session, seq, None, session, state))
     return rows
-
-
-_IDS = UuidIds()

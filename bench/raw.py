@@ -190,22 +190,20 @@ class RawPostgres:
             envelope_rows(size, session, f"r-{session}", b * size + 1, self.payload_bytes)
             for b in range(batches)
         ]
-        with self._connect() as conn:
-            start = time.perf_counter()
-            with conn.cursor() as cur:
-                for batch in data:
-                    cur.executemany(self._insert, batch)
-                    conn.commit()
-            return time.perf_counter() - start
+        return self._timed_batches(batches, lambda b: data[b])
 
     def built_batches(self, batches: int, size: int, build: BuildRows) -> float:
         """As `batches`, but each batch's rows are built by `build` inside the clock."""
         session = _new_session("built")
+        return self._timed_batches(batches, lambda b: build(session, b * size + 1, size))
+
+    def _timed_batches(self, batches: int, rows_of: Callable[[int], list[Row]]) -> float:
+        """Seconds to `executemany` and commit the rows of each batch in turn."""
         with self._connect() as conn:
             start = time.perf_counter()
             with conn.cursor() as cur:
                 for b in range(batches):
-                    cur.executemany(self._insert, build(session, b * size + 1, size))
+                    cur.executemany(self._insert, rows_of(b))
                     conn.commit()
             return time.perf_counter() - start
 
@@ -316,25 +314,20 @@ class RawSQLite:
             _iso(envelope_rows(size, session, f"r-{session}", b * size + 1, self.payload_bytes))
             for b in range(batches)
         ]
-        conn = self._connect()
-        try:
-            start = time.perf_counter()
-            for batch in data:
-                conn.execute("BEGIN IMMEDIATE")
-                conn.executemany(_SQLITE_INSERT, batch)
-                conn.execute("COMMIT")
-            return time.perf_counter() - start
-        finally:
-            conn.close()
+        return self._timed_batches(batches, lambda b: data[b])
 
     def built_batches(self, batches: int, size: int, build: BuildRows) -> float:
         """As `batches`, but each batch's rows are built by `build` inside the clock."""
         session = _new_session("built")
+        return self._timed_batches(batches, lambda b: _iso(build(session, b * size + 1, size)))
+
+    def _timed_batches(self, batches: int, rows_of: Callable[[int], list[SQLiteRow]]) -> float:
+        """Seconds to `executemany` and commit the rows of each batch in turn."""
         conn = self._connect()
         try:
             start = time.perf_counter()
             for b in range(batches):
-                rows = _iso(build(session, b * size + 1, size))
+                rows = rows_of(b)
                 conn.execute("BEGIN IMMEDIATE")
                 conn.executemany(_SQLITE_INSERT, rows)
                 conn.execute("COMMIT")

@@ -158,29 +158,14 @@ def batches(backend: Backend, sizes: Sizes, _: Console) -> list[Row]:
             },
         )
     baseline = f"raw executemany of 100 {per_s(got['raw'])}"
+    measured = [
+        ("ours", "(2) Emitter.emit_batch of 100, sequential", Target(">=", 0.5)),
+        ("floor", "(2) floor: typed payload + id + JSON + raw executemany", None),
+        ("bare", "(2) bare library, 100 untyped events per save", None),
+    ]
     return [
-        Row(
-            backend.name,
-            "(2) Emitter.emit_batch of 100, sequential",
-            per_s(got["ours"]),
-            baseline,
-            got["ours"] / got["raw"],
-            Target(">=", 0.5),
-        ),
-        Row(
-            backend.name,
-            "(2) floor: typed payload + id + JSON + raw executemany",
-            per_s(got["floor"]),
-            baseline,
-            got["floor"] / got["raw"],
-        ),
-        Row(
-            backend.name,
-            "(2) bare library, 100 untyped events per save",
-            per_s(got["bare"]),
-            baseline,
-            got["bare"] / got["raw"],
-        ),
+        Row(backend.name, label, per_s(got[name]), baseline, got[name] / got["raw"], target)
+        for name, label, target in measured
     ]
 
 

@@ -175,6 +175,12 @@ class ZakopsAggregate(BaseAggregate[UUID]):
         return Applied(event.meta.event_id, event.originator_version, new=True)
 
 
+def event_id_of(event: object) -> str:
+    """The event id of one of our events (as the library hands them out, untyped)."""
+    assert isinstance(event, ZakopsAggregate.Event)
+    return event.meta.event_id
+
+
 class AggregateCreated(ZakopsAggregate.Event, CanInitAggregate[UUID]):
     """Base of every aggregate's first event. Kept outside `ZakopsAggregate` because the
     library re-declares inherited nested events on each subclass, and those would lack the

@@ -24,7 +24,7 @@ from application.writer import GroupWriter
 from domain import catalog
 from domain.envelope import Envelope, invalid_input
 from domain.errors import ConcurrencyConflict, EventIdConflict, InvalidInput, NotFound
-from domain.model import Applied, EventMeta, ZakopsAggregate
+from domain.model import Applied, EventMeta, ZakopsAggregate, event_id_of
 from domain.payloads import Payload
 from domain.session import SYSTEM_LOG
 from domain.taxonomy import resolve
@@ -305,7 +305,7 @@ def _attempt(deps: Services, commands: Sequence[Command], look_up_all: bool) -> 
             loaded[slot] = command.service.try_load(command.key)
         aggregate = loaded[slot]
         original = stored.get(command.meta.event_id)
-        if original is not None and not knows(aggregate, command.meta.event_id):
+        if original is not None:  # stored before: answered from the store, not decided
             check_original(original, *slot, command.type_name, command.payload)
             decided.append(original)
             triggered.append([])
@@ -345,10 +345,6 @@ def _repeat(
         raise ConcurrencyConflict(f"event {applied.event_id} is being written; try again")
     check_same(original, command.type_name, command.payload)
     return CommandResult([original], written=False)
-
-
-def knows(aggregate: ZakopsAggregate | None, event_id: str) -> bool:
-    return aggregate is not None and event_id in aggregate.__dict__.get("recent_ids", {})
 
 
 def check_original(
@@ -416,11 +412,6 @@ def new_meta(
         )
     except ValidationError as error:
         raise invalid_input(error) from None
-
-
-def event_id_of(event: object) -> str:
-    assert isinstance(event, ZakopsAggregate.Event)
-    return event.meta.event_id
 
 
 def payload_of(type_name: str, data: dict[str, Any]) -> Payload:

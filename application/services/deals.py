@@ -10,10 +10,10 @@ from application.services.base import (
     AggregateService,
     CommandResult,
     Origin,
-    event_id_of,
     payload_of,
 )
 from domain.deal import Deal
+from domain.model import event_id_of
 
 ID_BATCH = 500  # event ids per lookup while dating a deal's history
 

@@ -26,22 +26,27 @@ def base_url(http_settings: Settings) -> Iterator[str]:
         yield url
 
 
-def read_events(response: httpx.Response, count: int) -> list[dict[str, str]]:
+def events_of(lines: Iterator[str], count: int) -> list[dict[str, str]]:
+    """The next `count` events from one line iterator kept across calls (a new iterator per
+    call would close the stream)."""
     events: list[dict[str, str]] = []
     current: dict[str, str] = {}
-    for line in response.iter_lines():
+    for line in lines:
         if not line:
             if "data" in current:
                 events.append(current)
                 if len(events) == count:
                     return events
             current = {}
-            continue
-        if line.startswith(":"):
-            continue  # heartbeat
-        key, _, value = line.partition(": ")
-        current[key] = value
+        elif not line.startswith(":"):
+            key, _, value = line.partition(": ")
+            current[key] = value
     return events
+
+
+def read_events(response: httpx.Response, count: int) -> list[dict[str, str]]:
+    """The first `count` events of a stream (its line iterator is abandoned afterwards)."""
+    return events_of(response.iter_lines(), count)
 
 
 def emit(client: httpx.Client, n: int, session: str = "s-1") -> None:
@@ -65,24 +70,6 @@ def test_reconnect_with_last_event_id_gets_exactly_the_rest(base_url: str) -> No
         assert [json.loads(e["data"])["payload"]["i"] for e in rest] == [5, 6, 7]
         with client.stream("GET", f"{url}?since_seq=7", headers=R) as response:
             assert [e["id"] for e in read_events(response, 1)] == ["8"]
-
-
-def events_of(lines: Iterator[str], count: int) -> list[dict[str, str]]:
-    """The next `count` events from one line iterator kept across calls (a new iterator per
-    call would close the stream)."""
-    events: list[dict[str, str]] = []
-    current: dict[str, str] = {}
-    for line in lines:
-        if not line:
-            if "data" in current:
-                events.append(current)
-                if len(events) == count:
-                    return events
-            current = {}
-        elif not line.startswith(":"):
-            key, _, value = line.partition(": ")
-            current[key] = value
-    return events
 
 
 def test_an_event_written_after_the_stream_caught_up_arrives_live(base_url: str) -> None:
