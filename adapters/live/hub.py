@@ -129,8 +129,8 @@ class Subscription:
             self.quiet = False
             self.sink.deliver(event)
             return
-        if self.signal is not None:
-            return
+        if self.signal is Signal.OVERFLOW or self.signal is Signal.CLOSED:
+            return  # the stream ends; its client resumes by id (a heartbeat stops nothing)
         if self.pending is None:
             self.pending = deque()
         if self.bytes + len(event.data) > self.budget and self.pending:

@@ -23,9 +23,12 @@ from tests.e2e.conftest import KEYS, R, W
 from tests.e2e.server import running, serving
 
 
-def serve(settings: Settings, poll_seconds: float = 0.05) -> Iterator[str]:
+def serve(
+    settings: Settings, poll_seconds: float = 0.05, heartbeat_seconds: float = 15.0
+) -> Iterator[str]:
     app = create_app(settings.model_copy(update={"api_keys": SecretStr(KEYS)}))
     app.state.deps.stream_poll_seconds = poll_seconds
+    app.state.deps.heartbeat_seconds = heartbeat_seconds
     with running(app) as url:
         yield url
 
@@ -57,7 +60,15 @@ def write(base_url: str, session: str, count: int, size: int = 0) -> None:
             assert client.post("/api/events", json=body, headers=W).status_code == 201
 
 
-def test_the_hand_over_during_writes_has_no_gap_and_no_duplicate(base_url: str) -> None:
+@pytest.fixture(params=[15.0, 0.002], ids=["heartbeat-15s", "heartbeat-2ms"])
+def hand_over_url(http_settings: Settings, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A server whose heartbeat falls never, or constantly, while the streams replay (a
+    heartbeat during a replay once dropped the events offered until the hand-over)."""
+    yield from serve(http_settings, heartbeat_seconds=request.param)
+
+
+def test_the_hand_over_during_writes_has_no_gap_and_no_duplicate(hand_over_url: str) -> None:
+    base_url = hand_over_url
     total = 300
     write(base_url, "s-live", 50)  # some history to replay
     writer = threading.Thread(target=write, args=(base_url, "s-live", total - 50))
