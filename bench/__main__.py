@@ -9,10 +9,11 @@ single-row commits; (4) POST /api/events over a uvicorn subprocess, single event
 clients and batches of 100 from 4, vs. the same raw baselines; (5) the last 20 of 30,000
 events' batches into one session vs. the first 20; (6) server RSS after N events of ~1 KB
 vs. after 10,000; (7) get_events_by_run latency at N stored events vs. at 10,000; (8) live
-SSE streams: 10,000 idle streams' server CPU and RSS, 1,000 streams' delivery delay and the
-write p99 beside them, and a reconnect storm's lost/duplicated/out-of-order count; (9) the
-console's session page with 100,000 events (p95 budget 100 ms) and a live event's delay from
-the write's acknowledgement to the page (p95 budget 300 ms).
+SSE streams: 10,000 idle streams' server CPU and RSS, 1,000 streams' delivery delay, the
+write p99 to the session they follow vs to one nobody follows (alternating blocks, one write
+every 20 ms and every 60 ms), and a reconnect storm's lost/duplicated/out-of-order count;
+(9) the console's session page with 100,000 events (p95 budget 100 ms) and a live event's
+delay from the write's acknowledgement to the page (p95 budget 300 ms).
 Absolute numbers on shared machines are noisy; the ratios are what we track.
 """
 

@@ -232,27 +232,70 @@ async def _post(
     try:
         for i in range(events):
             for session in sessions:
-                body = json.dumps(
-                    {"type": "custom.tick", "session_id": session, "payload": {"i": i}}
-                )
-                started = time.monotonic()
-                status, answer = await connection.request("POST", "/api/events", body.encode())
-                done = time.monotonic()
-                if status != 201:
-                    raise RuntimeError(f"{status}: {answer[:200]!r}")
+                seq, started, done = await _write(connection, session, i)
                 latencies.append(done - started)
                 if session == sessions[0]:
-                    acked[int(json.loads(answer)["seq"])] = done
+                    acked[seq] = done
             await asyncio.sleep(gap)
     finally:
         await connection.close()
     return acked, latencies
 
 
+async def _write(connection: Connection, session: str, i: int) -> tuple[int, float, float]:
+    """One event: its seq, and when it was sent and acknowledged."""
+    body = json.dumps({"type": "custom.tick", "session_id": session, "payload": {"i": i}})
+    started = time.monotonic()
+    status, answer = await connection.request("POST", "/api/events", body.encode())
+    done = time.monotonic()
+    if status != 201:
+        raise RuntimeError(f"{status}: {answer[:200]!r}")
+    return int(json.loads(answer)["seq"]), started, done
+
+
 def post(
     base: str, sessions: list[str], events: int, gap: float
 ) -> tuple[dict[int, float], list[float]]:
     return asyncio.run(_post(base, sessions, events, gap))
+
+
+BLOCK = 25  # writes per block when followed and unfollowed writes alternate
+
+
+@dataclass(frozen=True)
+class Paired:
+    """Write latencies to a followed session and to one nobody follows, taken in
+    alternating blocks at the same pace, so that both see the same machine."""
+
+    followed: list[float]
+    unfollowed: list[float]
+    acked: dict[int, float]  # the followed session's ack time per seq
+
+
+async def _paired(base: str, followed: str, events: int, gap: float) -> Paired:
+    connection = await Connection.open(base, HEADERS)
+    result = Paired([], [], {})
+    try:
+        for first in range(0, events, BLOCK):
+            size = min(BLOCK, events - first)
+            for i in range(size):
+                _, started, done = await _write(connection, f"{followed}-unfollowed", first + i)
+                result.unfollowed.append(done - started)
+                await asyncio.sleep(gap)
+            for i in range(size):
+                seq, started, done = await _write(connection, followed, first + i)
+                result.followed.append(done - started)
+                result.acked[seq] = done
+                await asyncio.sleep(gap)
+    finally:
+        await connection.close()
+    return result
+
+
+def paired(base: str, followed: str, events: int, gap: float) -> Paired:
+    """`events` writes to `followed` and as many to a session nobody follows, in
+    alternating blocks of `BLOCK`, `gap` apart."""
+    return asyncio.run(_paired(base, followed, events, gap))
 
 
 @dataclass(frozen=True)
@@ -281,45 +324,60 @@ def idle_streams(base: str, pid: int, streams: int, seconds: float) -> Idle:
 
 
 @dataclass(frozen=True)
+class Pace:
+    gap: float  # seconds between one write's acknowledgement and the next write
+    followed_p99: float  # write latency to the session the streams follow
+    unfollowed_p99: float  # to a session nobody follows, in blocks between those
+
+
+@dataclass(frozen=True)
 class FanOut:
     streams: int
-    events: int
+    events: int  # writes to the followed session in each phase
     delivery_p50: float  # seconds from the write's acknowledgement to a stream's receipt
     delivery_p99: float
-    write_p99_without: float  # write latency with no stream open
-    write_p99_with: float
+    paces: tuple[Pace, ...]
     lost: int  # (stream, id) pairs never received, across the reconnect storm
     duplicated: int
     out_of_order: int
 
 
-def fan_out(base: str, streams: int, events: int, gap: float) -> FanOut:
-    """`streams` streams on one session; `events` single writes `gap` apart, then as many
-    again after every stream reconnected at once (with its Last-Event-ID)."""
-    post(base, ["fan-warm"], 20, gap)  # a fresh server's first writes are slower
-    _, alone = post(base, ["fan-alone"], events, gap)  # write latency with no stream open
-    session = ("fan",)
-    total = 2 * events
-    readers = start_readers(StreamPlan(base, 0, session, until=total, storm_at=events), streams)
-    acked, with_streams = post(base, list(session), total, gap)
+def fan_out(base: str, streams: int, events: int, gaps: tuple[float, ...]) -> FanOut:
+    """`streams` streams on one session. For each gap: `events` single writes to it and
+    as many to a session nobody follows, alternating in blocks, `gap` apart (the
+    difference between the two is what the fan-out costs a write; the streams' mere
+    presence is part (8)'s idle row). Then every stream reconnects at once (with its
+    Last-Event-ID) and `events` more are written."""
+    post(base, ["fan-warm"], 20, gaps[0])  # a fresh server's first writes are slower
+    session = "fan"
+    storm_at = events * len(gaps)
+    total = storm_at + events
+    plan = StreamPlan(base, 0, (session,), until=total, storm_at=storm_at)
+    readers = start_readers(plan, streams)
+    measured = [paired(base, session, events, gap) for gap in gaps]
+    post(base, [session], events, gaps[0])  # during and after the storm
     logs: list[list[tuple[int, float]]] = []
     for process, pipe in readers:
         logs += pipe.recv()
         process.join(timeout=30)
-    delays = [t - acked[i] for log in logs for i, t in log if i <= events and i in acked]
+    first = measured[0].acked  # the busiest pace
+    delays = [t - first[i] for log in logs for i, t in log if i in first]
     lost = duplicated = disorder = 0
     for log in logs:
         ids = [i for i, _ in log]
         lost += len(set(range(1, total + 1)) - set(ids))
         duplicated += len(ids) - len(set(ids))
         disorder += sum(1 for a, b in itertools.pairwise(ids) if b <= a)
+    paces = tuple(
+        Pace(gap, percentile(m.followed, 0.99), percentile(m.unfollowed, 0.99))
+        for gap, m in zip(gaps, measured, strict=True)
+    )
     return FanOut(
         streams,
         events,
         percentile(delays, 0.5),
         percentile(delays, 0.99),
-        percentile(alone, 0.99),
-        percentile(with_streams[: len(alone)], 0.99),
+        paces,
         lost,
         duplicated,
         disorder,

@@ -4,12 +4,13 @@ heartbeat falls meanwhile; only an overflow or the end stops it."""
 from __future__ import annotations
 
 import asyncio
+import json
 
 from adapters.live.hub import LiveEvent, Signal, Subscription
 
 
 def event(seq: int) -> LiveEvent:
-    return LiveEvent(seq, seq, "s", None, "custom.tick", '{"i": %d}' % seq)
+    return LiveEvent(seq, seq, "s", None, "custom.tick", json.dumps({"i": seq}))
 
 
 def drain(subscription: Subscription) -> list[LiveEvent | Signal]:
