@@ -81,13 +81,15 @@ class EventStore(Application[UUID]):
         aggregate from the store to snapshot it."""
         written: list[Any] = []
         self.events.put(list(events), written=written)
-        cache = self.repository.cache
-        if cache is not None:
-            for aggregate in aggregates:
-                cache.put(aggregate.id, aggregate)
-        self._snapshot_crossings(aggregates, events)
-        for listener in self.on_commit:
-            listener()
+        try:
+            cache = self.repository.cache
+            if cache is not None:
+                for aggregate in aggregates:
+                    cache.put(aggregate.id, aggregate)
+            self._snapshot_crossings(aggregates, events)
+        finally:  # stored: the live feed hears of it whatever happens next
+            for listener in self.on_commit:
+                listener()
         return written
 
     def load(self, aggregate_id: UUID) -> Any:

@@ -179,7 +179,9 @@ def live_wakeups(container: Container) -> Callable[[Callable[[], None]], Callabl
         if isinstance(recorder, EnvelopePostgresRecorder):
             from adapters.live.notify import Notifications
 
-            listener = Notifications(recorder.datastore, recorder.channel_name, wake)
+            listener = Notifications(
+                recorder.datastore, recorder.channel_name, wake, own=recorder.own_backends
+            )
             listener.start()
             stops.append(listener.stop)
 

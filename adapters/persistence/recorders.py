@@ -80,6 +80,9 @@ class EnvelopePostgresRecorder(PostgresApplicationRecorder):
         self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"
     ) -> None:
         super().__init__(datastore, events_table_name=events_table_name)
+        # the server processes (backend pids) of this process's appends: their NOTIFYs tell
+        # this process nothing that its own commits did not (adapters/live/notify.py)
+        self.own_backends: set[int] = set()
         self.sql = schema.PostgresSql(datastore.schema, events_table_name)
         statements = self.sql_create_statements
         statements[self.create_table_statement_index] = Composed([SQL(self.sql.create_table())])
@@ -115,6 +118,7 @@ class EnvelopePostgresRecorder(PostgresApplicationRecorder):
             self.datastore.get_connection() as connection,
             connection.cursor(row_factory=tuple_row) as cursor,
         ):
+            self.own_backends.add(connection.info.backend_pid)  # before its NOTIFY can come
             cursor.execute(self.append, params, prepare=True)
             numbers = cursor.fetchall()
         if len(numbers) != len(rows):
