@@ -274,22 +274,24 @@ class Paired:
 
 async def _paired(base: str, followed: str, events: int, gap: float) -> Paired:
     connection = await Connection.open(base, HEADERS)
-    result = Paired([], [], {})
+    to_followed: list[float] = []
+    to_unfollowed: list[float] = []
+    acked: dict[int, float] = {}
     try:
         for first in range(0, events, BLOCK):
             size = min(BLOCK, events - first)
             for i in range(size):
                 _, started, done = await _write(connection, f"{followed}-unfollowed", first + i)
-                result.unfollowed.append(done - started)
+                to_unfollowed.append(done - started)
                 await asyncio.sleep(gap)
             for i in range(size):
                 seq, started, done = await _write(connection, followed, first + i)
-                result.followed.append(done - started)
-                result.acked[seq] = done
+                to_followed.append(done - started)
+                acked[seq] = done
                 await asyncio.sleep(gap)
     finally:
         await connection.close()
-    return result
+    return Paired(to_followed, to_unfollowed, acked)
 
 
 def paired(base: str, followed: str, events: int, gap: float) -> Paired:

@@ -63,10 +63,6 @@ def next_page(count: int, page_bytes: int) -> int:
     return max(1, min(MAX_PAGE, PAGE_BYTES * count // max(page_bytes, 1)))
 
 
-def frame(event_id: int | None, kind: str, data: str) -> bytes:
-    return sse_frame(event_id, kind, data)
-
-
 LAST_CHUNK = b"0\r\n\r\n"
 
 
@@ -140,7 +136,7 @@ class LiveStream(asyncio.Protocol):
         await send(
             {
                 "type": "http.response.body",
-                "body": frame(self.after, kind, sent),
+                "body": sse_frame(self.after, kind, sent),
                 "more_body": True,
             }
         )
@@ -179,7 +175,7 @@ class LiveStream(asyncio.Protocol):
 
     def _overflow_note(self) -> bytes:
         note = {"reason": "the client fell too far behind", "resume_after": self.after}
-        return frame(None, "overflow", json.dumps(note))
+        return sse_frame(None, "overflow", json.dumps(note))
 
     # On its own connection: the hub's sink and the connection's protocol.
 
@@ -221,14 +217,14 @@ class LiveStream(asyncio.Protocol):
         self.outlet = Outlet(fd, self.loop, writer, self._outlet_lost)
 
     def deliver(self, event: LiveEvent) -> None:
-        event_id = int((event.position if self.by_position else event.seq) or 0)
+        event_id = self.id_of(event)
         if event_id <= self.after or self._closed():
             return
         if self.shape is None:
             chunk = event.chunk(self.by_position)
         else:
             shaped = self.shape(event.type, event.data)
-            chunk = b"" if shaped is None else http_chunk(frame(event_id, *shaped))
+            chunk = b"" if shaped is None else http_chunk(sse_frame(event_id, *shaped))
         if chunk and self._waiting() + len(chunk) > self.subscription.budget:
             self._finish(http_chunk(self._overflow_note()))  # the client fell behind
             return

@@ -202,11 +202,7 @@ class LiveHub:
     @property
     def subscribers(self) -> int:
         """Open subscriptions (the `zakops_live_streams` gauge)."""
-        return (
-            sum(len(s) for s in self._by_session.values())
-            + sum(len(s) for s in self._by_run.values())
-            + len(self._everything)
-        )
+        return len(self._all())
 
     def subscribe(self, session_id: str | None = None, run_id: str | None = None) -> Subscription:
         subscription = Subscription(session_id=session_id, run_id=run_id, budget=self.budget)
