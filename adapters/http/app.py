@@ -15,7 +15,9 @@ from starlette.types import Receive, Scope, Send
 from adapters.http import observability, problems
 from adapters.http.auth import Authenticate, public_paths
 from adapters.http.deps import ApiDeps
+from adapters.http.lean import LeanRoutes
 from adapters.http.routes_business import router as business
+from adapters.http.routes_events import EMIT
 from adapters.http.routes_events import router as events
 from adapters.http.routes_runs import router as runs
 from adapters.http.routes_state import router as state
@@ -37,12 +39,25 @@ which becomes the event_id: a repeat returns the original envelopes with 200 ins
 
 
 class EventCoreApi(FastAPI):
-    """The API, with the live streams' lean path ahead of the middleware (streams.py)."""
+    """The API, with two lean paths: the live streams' ahead of the middleware
+    (streams.py), and the emit route's ahead of the routing (lean.py)."""
+
+    lean: LeanRoutes | None = None  # built on the first request, once all middleware is in
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        streamed = scope["type"] == "http" and scope["path"].endswith("/stream")
-        if not (streamed and await serve_stream(self.state, scope, receive, send)):
-            await super().__call__(scope, receive, send)
+        if scope["type"] == "http":
+            if scope["path"].endswith("/stream"):
+                if await serve_stream(self.state, scope, receive, send):
+                    return
+            else:
+                if self.lean is None:
+                    self.lean = LeanRoutes(self, [EMIT])
+                served = self.lean.find(scope)
+                if served is not None:
+                    scope["app"] = self
+                    await served(scope, receive, send)
+                    return
+        await super().__call__(scope, receive, send)
 
 
 def make_app(deps: ApiDeps) -> FastAPI:

@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
 from pydantic import Discriminator, Tag, TypeAdapter, ValidationError
 
 from adapters.http.auth import authorize, bearer_of
@@ -225,3 +226,6 @@ async def emit(request: Request) -> Response:
     else:
         content = CommandOut(events=envelopes, written=status == 201).model_dump_json()
     return Response(content, status_code=status, media_type="application/json")
+
+
+EMIT = next(r for r in router.routes if isinstance(r, APIRoute) and r.endpoint is emit)

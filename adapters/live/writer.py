@@ -1,20 +1,22 @@
-"""One thread per process writes the live streams' bytes to their sockets.
+"""A few threads per process (one per core, up to four) write the live streams' bytes to
+their sockets.
 
 A live stream's socket, once the stream owns it (adapters/http/sse.py), is an `Outlet`: a
 file descriptor of its own, watched by the event loop for the client leaving. Writing an
 event to a thousand sockets holds the interpreter lock for every `send` when the event
-loop does it, and the requests served meanwhile (a write's answer) wait for the lock; this
-thread's `os.write` lets go of it during each system call, so the loop and the request
-threads run while the kernel copies. The loop hands the thread a batch per loop turn: the
-bytes are the hub's, encoded once and shared by every stream.
+loop does it, and the requests served meanwhile (a write's answer) wait for the lock; a
+writer thread's `os.write` lets go of it during each system call, so the loop and the
+request threads run while the kernel copies. The loop hands each thread its share of a
+batch per loop turn: the bytes are the hub's, encoded once and shared by every stream.
 
-Order and lifetime: the loop queues an outlet's writes in order; the thread writes them in
-that order. A socket that does not take all of a write (a slow client) is `behind`: from
-then on the thread hands every later write back to the loop, which keeps them in the
-outlet's backlog and writes them when the socket is writable (the stream's budget bounds
-the backlog, see `LiveStream.deliver`). Only the thread closes the descriptor, after the
-loop stopped watching it and after every write queued before, so no write can reach a
-descriptor number that a new connection has reused.
+Order and lifetime: the loop queues an outlet's writes in order; one thread, always the
+same for that outlet, writes them in that order. A socket that does not take all of a
+write (a slow client) is `behind`: from then on the thread hands every later write back
+to the loop, which keeps them in the outlet's backlog and writes them when the socket is
+writable (the stream's budget bounds the backlog, see `LiveStream.deliver`). Only the
+outlet's thread closes the descriptor, after the loop stopped watching it and after every
+write queued before, so no write can reach a descriptor number that a new connection has
+reused.
 """
 
 from __future__ import annotations
@@ -29,12 +31,18 @@ from collections.abc import Callable
 
 log = logging.getLogger("zakops.live")
 
+# Threads that write: each `write` lets go of the interpreter lock while the kernel copies,
+# so two threads send on two cores at once; at one write every 20 ms to 1,000 streams, two
+# halve how long a write's fan-out overlaps the next write (README, part (8)). Past a few,
+# the Python between the system calls, under the lock, is what they would wait for.
+THREADS = max(1, min(4, os.cpu_count() or 1))
 DATA, FINISH, CLOSE = 0, 1, 2  # write; write then end the connection; close the descriptor
 Batch = list[tuple["Outlet", bytes, int]]
 
 
 class Outlet:
-    """A stream's socket: written by the `SocketWriter`'s thread, watched by the loop."""
+    """A stream's socket: written by one of the `SocketWriter`'s threads, watched by the
+    loop."""
 
     __slots__ = (
         "_lost",
@@ -137,7 +145,7 @@ class Outlet:
         self.writer.queue(self, b"", CLOSE)
         self._lost()
 
-    # On the writer's thread (or the loop's, once the writer has stopped).
+    # On its writer thread (or the loop's, once the writer has stopped).
 
     def _write(self, data: bytes, kind: int) -> None:
         if kind == CLOSE:
@@ -171,39 +179,50 @@ class Outlet:
 
 
 class SocketWriter:
-    """The thread, and the batch the loop fills during one turn."""
+    """The threads, and the batch the loop fills during one turn. A socket is always
+    written by the same thread (by its descriptor number), so its writes, and its close,
+    stay in the order the loop queued them; a descriptor number that a new connection
+    reuses after the close goes to that same thread, behind the close."""
 
-    def __init__(self) -> None:
+    def __init__(self, threads: int = THREADS) -> None:
+        self.threads = threads
         self._loop: asyncio.AbstractEventLoop | None = None
         self._batch: Batch = []
-        self._queue: queue.SimpleQueue[Batch | None] = queue.SimpleQueue()
-        self._thread: threading.Thread | None = None
+        self._queues: list[queue.SimpleQueue[Batch | None]] = []
+        self._running: list[threading.Thread] = []
         self._loop_thread: int | None = None
 
     @property
     def running(self) -> bool:
-        return self._thread is not None
+        return bool(self._running)
 
     def on_loop_thread(self) -> bool:
         return threading.get_ident() == self._loop_thread
 
     def start(self) -> None:
-        if self._thread is None:
-            self._loop = asyncio.get_running_loop()
-            self._loop_thread = threading.get_ident()
-            self._thread = threading.Thread(target=self._run, name="zakops-live", daemon=True)
-            self._thread.start()
+        if self._running:
+            return
+        self._loop = asyncio.get_running_loop()
+        self._loop_thread = threading.get_ident()
+        for n in range(self.threads):
+            batches: queue.SimpleQueue[Batch | None] = queue.SimpleQueue()
+            name = f"zakops-live-{n}"
+            thread = threading.Thread(target=_run, args=(batches,), name=name, daemon=True)
+            self._queues.append(batches)
+            self._running.append(thread)
+            thread.start()
 
     def stop(self) -> None:
         """Write what is queued, then stop; later writes are made on the loop's thread."""
         self._flush()
-        if self._thread is not None:
-            self._queue.put(None)
-            self._thread.join(timeout=10)
-            self._thread = None
+        for batches in self._queues:
+            batches.put(None)
+        for thread in self._running:
+            thread.join(timeout=10)
+        self._queues, self._running = [], []
 
     def queue(self, outlet: Outlet, data: bytes, kind: int) -> None:
-        if self._thread is None:
+        if not self._running:
             _write(outlet, data, kind)
             return
         if not self._batch and self._loop is not None:
@@ -214,16 +233,24 @@ class SocketWriter:
         batch, self._batch = self._batch, []
         if not batch:
             return
-        if self._thread is None:
+        if not self._running:
             for outlet, data, kind in batch:
                 _write(outlet, data, kind)
+        elif len(self._queues) == 1:
+            self._queues[0].put(batch)
         else:
-            self._queue.put(batch)
+            shares: list[Batch] = [[] for _ in self._queues]
+            for item in batch:
+                shares[item[0].fd % len(shares)].append(item)
+            for batches, share in zip(self._queues, shares, strict=True):
+                if share:
+                    batches.put(share)
 
-    def _run(self) -> None:
-        while (batch := self._queue.get()) is not None:
-            for outlet, data, kind in batch:
-                _write(outlet, data, kind)
+
+def _run(batches: queue.SimpleQueue[Batch | None]) -> None:
+    while (batch := batches.get()) is not None:
+        for outlet, data, kind in batch:
+            _write(outlet, data, kind)
 
 
 def _write(outlet: Outlet, data: bytes, kind: int) -> None:

@@ -64,3 +64,36 @@ def test_a_client_that_leaves_is_noticed_and_its_socket_closed() -> None:
         outlet.send(b"too late")  # dropped: nothing is written to a closed descriptor
 
     asyncio.run(scenario())
+
+
+def test_several_threads_keep_each_sockets_bytes_in_order() -> None:
+    """Sockets are shared out between the threads by descriptor; each socket's writes, and
+    then its end, arrive whole and in order whichever thread writes them."""
+
+    async def scenario() -> None:
+        loop = asyncio.get_running_loop()
+        writer = SocketWriter(threads=3)
+        writer.start()
+        pairs = [socket.socketpair() for _ in range(12)]
+        lost = [asyncio.Event() for _ in pairs]
+        outlets = []
+        for (ours, theirs), gone in zip(pairs, lost, strict=True):
+            ours.setblocking(False)
+            theirs.setblocking(False)
+            outlets.append(Outlet(ours.detach(), loop, writer, gone.set))
+        assert len({outlet.fd % 3 for outlet in outlets}) == 3  # every thread has sockets
+        for n in range(300):
+            for outlet in outlets:
+                outlet.send(b"%d," % n, finish=n == 299)
+            if n % 50 == 0:
+                await asyncio.sleep(0)  # several loop turns, several batches
+        for (_, theirs), gone in zip(pairs, lost, strict=True):
+            received = bytearray()
+            while data := await loop.sock_recv(theirs, 65536):
+                received += data
+            await asyncio.wait_for(gone.wait(), 5)
+            theirs.close()
+            assert bytes(received) == b"".join(b"%d," % n for n in range(300))
+        writer.stop()
+
+    asyncio.run(scenario())
