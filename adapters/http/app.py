@@ -54,7 +54,7 @@ class EventCoreApi(FastAPI):
                     self.lean = LeanRoutes(self, [EMIT])
                 served = self.lean.find(scope)
                 if served is not None:
-                    scope["app"] = self
+                    scope["app"] = self  # as Starlette sets it, before any middleware
                     await served(scope, receive, send)
                     return
         await super().__call__(scope, receive, send)

@@ -26,10 +26,10 @@ Endpoint = Callable[[Request], Awaitable[Response]]
 
 class LeanRoutes:
     """Routes whose function takes the request and returns the response (no parameters,
-    no dependencies, no response model), each served behind the app's user middleware."""
+    no dependencies, no response model), each served behind the app's user middleware and
+    answered by its exception handlers on error."""
 
     def __init__(self, app: FastAPI, routes: list[APIRoute]) -> None:
-        self.app = app
         self._served: dict[tuple[str, str], ASGIApp] = {}
         # as the app splits them: a crash is answered outside the user middleware
         handlers = app.exception_handlers
@@ -37,7 +37,7 @@ class LeanRoutes:
         handled = {k: v for k, v in handlers.items() if k not in (500, Exception)}
         for route in routes:
             served: ASGIApp = ExceptionMiddleware(
-                _Endpoint(app, route, route.endpoint), handlers=handled, debug=app.debug
+                _Endpoint(route), handlers=handled, debug=app.debug
             )
             for cls, args, kwargs in reversed(app.user_middleware):  # as the app builds it
                 served = cls(served, *args, **kwargs)
@@ -52,13 +52,11 @@ class LeanRoutes:
 
 
 class _Endpoint:
-    def __init__(self, app: FastAPI, route: APIRoute, endpoint: Endpoint) -> None:
-        self.app = app
+    def __init__(self, route: APIRoute) -> None:
         self.route = route
-        self.endpoint = endpoint
+        self.endpoint: Endpoint = route.endpoint
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        scope["app"] = self.app
         scope["route"] = self.route  # the metrics' label, as routing would set it
         scope["endpoint"] = self.endpoint
         scope["path_params"] = {}
