@@ -172,10 +172,6 @@ class RequestContext:
             return
         headers = scope.get("headers", [])
         given = dict(headers).get(b"x-request-id", b"")[:64].decode(errors="replace")
-        if sum(1 for name, _ in headers if name == b"idempotency-key") > 1:
-            detail = "send one Idempotency-Key header, not several"
-            await refuse(scope, send, 400, "Bad request", detail)
-            return
         request_id = given or uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
         started = time.perf_counter()
@@ -191,7 +187,11 @@ class RequestContext:
             await send(message)
 
         try:
-            await self.app(scope, receive, send_with_id)
+            if sum(1 for name, _ in headers if name == b"idempotency-key") > 1:
+                detail = "send one Idempotency-Key header, not several"
+                await refuse(scope, send_with_id, 400, "Bad request", detail)
+            else:
+                await self.app(scope, receive, send_with_id)
         finally:
             self._observe(scope, request_id, status, time.perf_counter() - started)
 

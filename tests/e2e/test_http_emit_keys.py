@@ -70,6 +70,7 @@ def test_two_idempotency_keys_are_a_bad_request(client: TestClient) -> None:
     response = client.post("/api/events", json=tick(1), headers=headers)
     assert response.status_code == 400
     assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["request_id"] == response.headers["x-request-id"]
     assert total(client) == 0
 
 
