@@ -1,14 +1,14 @@
 """The hottest route, `POST /api/events`, served ahead of the framework's routing.
 
-A request to it passes through the app's own middleware (the request id, metrics and the
-access line; the key; the body's size and type), built from the same list, and then goes
-straight to the route's function; what the function raises is answered by the app's own
-exception handlers. What it skips is the per-request work of the framework that this route
-does not use: matching the request against some forty routes, the framework's error,
-exception and exit-stack layers, dependency resolution and the response model (the route
-reads its body and builds its response itself). On SQLite that is about half of what a
-write costs the event loop (README, part (4)). Every other request, and any request this
-path was not built for, goes through the whole app.
+A request to it passes through the same layers as a routed one: the framework's crash
+handler, the app's own middleware built from the same list (the request id, metrics and
+the access line; the key; the body's size and type), and the app's exception handlers
+around the route's function. What it skips is the per-request work of the framework that
+this route does not use: matching the request against some sixty routes, FastAPI's
+telemetry, body-limit and exit-stack layers, dependency resolution and the response model
+(the route reads its body and builds its response itself). That was about half of what a
+write cost the event loop (architecture.md). Every other request goes through the whole
+app.
 """
 
 from __future__ import annotations

@@ -32,9 +32,9 @@ from collections.abc import Callable
 log = logging.getLogger("zakops.live")
 
 # Threads that write: each `write` lets go of the interpreter lock while the kernel copies,
-# so two threads send on two cores at once; at one write every 20 ms to 1,000 streams, two
-# halve how long a write's fan-out overlaps the next write (README, part (8)). Past a few,
-# the Python between the system calls, under the lock, is what they would wait for.
+# so two threads send on two cores at once and a write's fan-out to 1,000 streams ends
+# sooner (README, part (8)). Past a few, the Python between the system calls, under the
+# lock, is what they would wait for.
 THREADS = max(1, min(4, os.cpu_count() or 1))
 DATA, FINISH, CLOSE = 0, 1, 2  # write; write then end the connection; close the descriptor
 Batch = list[tuple["Outlet", bytes, int]]
