@@ -26,6 +26,7 @@ import contextlib
 import logging
 import os
 import queue
+import sys
 import threading
 from collections.abc import Callable
 
@@ -36,6 +37,10 @@ log = logging.getLogger("zakops.live")
 # sooner (README, part (8)). Past a few, the Python between the system calls, under the
 # lock, is what they would wait for.
 THREADS = max(1, min(4, os.cpu_count() or 1))
+# How much lower the writer threads' scheduling priority is than the process's (a nice
+# increment, Linux only): when a fan-out and a request want the same core, the request
+# (the event loop) gets it first and the fan-out takes what is left (README, part (8)).
+YIELD = 15
 DATA, FINISH, CLOSE = 0, 1, 2  # write; write then end the connection; close the descriptor
 Batch = list[tuple["Outlet", bytes, int]]
 
@@ -248,9 +253,21 @@ class SocketWriter:
 
 
 def _run(batches: queue.SimpleQueue[Batch | None]) -> None:
+    _lower_priority()
     while (batch := batches.get()) is not None:
         for outlet, data, kind in batch:
             _write(outlet, data, kind)
+
+
+def _lower_priority() -> None:
+    """This thread yields its core to the process's other threads (on Linux a thread is
+    a task of its own, with its own nice value); elsewhere, or where the system refuses,
+    it keeps the process's priority."""
+    if sys.platform != "linux":
+        return
+    me = threading.get_native_id()
+    with contextlib.suppress(OSError):
+        os.setpriority(os.PRIO_PROCESS, me, min(19, os.getpriority(os.PRIO_PROCESS, me) + YIELD))
 
 
 def _write(outlet: Outlet, data: bytes, kind: int) -> None:

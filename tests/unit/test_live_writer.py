@@ -5,9 +5,14 @@ leaves is noticed."""
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
+import sys
+import threading
 
-from adapters.live.writer import Outlet, SocketWriter
+import pytest
+
+from adapters.live.writer import YIELD, Outlet, SocketWriter
 
 
 def test_a_slow_client_gets_every_byte_in_order_then_the_end() -> None:
@@ -94,6 +99,31 @@ def test_several_threads_keep_each_sockets_bytes_in_order() -> None:
             await asyncio.wait_for(gone.wait(), 5)
             theirs.close()
             assert bytes(received) == b"".join(b"%d," % n for n in range(300))
+        writer.stop()
+
+    asyncio.run(scenario())
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="per-thread nice values are Linux's")
+def test_writer_threads_yield_their_core_to_the_event_loop() -> None:
+    """The writer threads run `YIELD` nice steps below the process (capped at 19), so a
+    request on the loop's thread is served before a fan-out's sends; the loop's own
+    priority is untouched."""
+
+    async def scenario() -> None:
+        writer = SocketWriter(threads=2)
+        writer.start()
+        ours = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+        outlet_threads = [t for t in threading.enumerate() if t.name.startswith("zakops-live-")]
+        assert len(outlet_threads) == 2
+        expected = min(19, ours + YIELD)
+        for _ in range(100):  # each thread lowers itself as it starts
+            niceness = [os.getpriority(os.PRIO_PROCESS, t.native_id or 0) for t in outlet_threads]
+            if niceness == [expected, expected]:
+                break
+            await asyncio.sleep(0.01)
+        assert niceness == [expected, expected]
+        assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == ours
         writer.stop()
 
     asyncio.run(scenario())
