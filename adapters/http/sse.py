@@ -194,7 +194,7 @@ class LiveStream(asyncio.Protocol):
         self.connections = connections
 
     def _migrate(self) -> None:
-        """Move the socket from the transport to an `Outlet` that the hub's writer thread
+        """Move the socket from the transport to an `Outlet` that one of the hub's writer threads
         writes to (adapters/live/writer.py), when the transport has nothing left to write
         (else it keeps it). The console's streams (`shape`) stay on their transport."""
         transport, writer = self.transport, self.hub.writer

@@ -241,8 +241,6 @@ class SocketWriter:
         if not self._running:
             for outlet, data, kind in batch:
                 _write(outlet, data, kind)
-        elif len(self._queues) == 1:
-            self._queues[0].put(batch)
         else:
             shares: list[Batch] = [[] for _ in self._queues]
             for item in batch:
